@@ -1,0 +1,150 @@
+"""All settings of newsworker, read from the environment (prefix ``NEWSWORKER_``).
+
+Every variable is documented in the README's "Configuration" table; ``newsworker config``
+prints the values in force (secrets masked).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "newsworker"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSWORKER_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Data directory of the embedded Redis (socket, append-only file).",
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis holding records, streams and state. Empty: the embedded Redis "
+        "that `newsworker up` starts (unix socket under NEWSWORKER_HOME).",
+    )
+    broker_url: str = Field(
+        "",
+        description="Celery broker. Empty: same as the Redis URL. May be amqp://… (RabbitMQ).",
+    )
+    key_prefix: str = Field("nw", description="Prefix of every Redis key newsworker writes.")
+    queue: str = Field("newsworker", description="Celery queue the pipeline tasks run on.")
+
+    # --- sinks ---------------------------------------------------------------------------
+    sinks: str = Field(
+        "redis",
+        description="Comma-separated sinks every processed article is delivered to: "
+        "redis, jsonl, postgres.",
+    )
+    stream: str = Field("articles", description="Stream (after the prefix) announcing records.")
+    dead_stream: str = Field("dead", description="Stream (after the prefix) of dead letters.")
+    stream_maxlen: int = Field(
+        0, description="Approximate cap on the stream's length; 0 keeps everything."
+    )
+    jsonl_path: Path = Field(Path("articles.jsonl"), description="File of the jsonl sink.")
+    postgres_dsn: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/postgres", description="DSN of the postgres sink."
+    )
+    postgres_table: str = Field("articles", description="Table of the postgres sink.")
+
+    payload_ttl: int = Field(
+        7 * 24 * 3600, description="Seconds a submitted payload waits in Redis to be processed."
+    )
+
+    # --- processing ----------------------------------------------------------------------
+    summary_sentences: int = Field(3, ge=1, description="Sentences in a summary.")
+    summary_chars: int = Field(
+        0, ge=0, description="If > 0, the summary's budget in characters instead."
+    )
+    max_payload_bytes: int = Field(
+        5_000_000, description="Larger submitted payloads are dead-lettered."
+    )
+    max_text_chars: int = Field(
+        200_000, description="Clean text longer than this is dead-lettered."
+    )
+    reject_non_russian: bool = Field(
+        False, description="Dead-letter articles whose text is not Russian."
+    )
+
+    # --- worker --------------------------------------------------------------------------
+    concurrency: int = Field(0, ge=0, description="Worker processes; 0 = number of cores.")
+    task_time_limit: int = Field(120, description="Hard time limit of one stage, seconds.")
+    max_retries: int = Field(8, description="Retries of a failing delivery before dead letter.")
+    visibility_timeout: int = Field(
+        3600, description="Seconds before an unacknowledged Redis message is redelivered."
+    )
+
+    # --- flower and logs -----------------------------------------------------------------
+    flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
+    flower_port: int = Field(5555, description="Port Flower listens on.")
+    flower_basic_auth: str = Field(
+        "", description="user:password for Flower; empty: no auth, API open on localhost."
+    )
+    log_level: str = Field("INFO", description="Log level.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: console on a terminal, JSON otherwise."
+    )
+
+    # --- derived -------------------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def socket_path(self) -> Path:
+        return self.home / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.socket_path}?db=0"
+
+    @property
+    def effective_broker_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        if self.redis_url:
+            return self.redis_url
+        return f"redis+socket://{self.socket_path}?virtual_host=0"
+
+    @property
+    def sink_names(self) -> list[str]:
+        return [s.strip() for s in self.sinks.split(",") if s.strip()]
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.key_prefix, *parts))
+
+    def masked(self) -> dict[str, object]:
+        """Settings as a dict with passwords in URLs replaced by ***."""
+        out: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in {"redis_url", "broker_url", "postgres_dsn"} and value:
+                value = mask_url(str(value))
+            elif name == "flower_basic_auth" and value:
+                value = value.split(":", 1)[0] + ":***"
+            out[name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,72 @@
+"""The Celery application: broker, serialisation and delivery settings, all from ``config``.
+
+Start a worker with ``celery -A worker.celery_app worker`` (``newsworker up`` does it for you).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import after_setup_logger, worker_init, worker_process_init
+from kombu import Queue
+
+from config import get_settings
+
+settings = get_settings()
+
+app = Celery("newsworker", broker=settings.effective_broker_url, include=["worker.tasks"])
+app.conf.update(
+    # JSON only: a pickled message is refused at the worker.
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    # No result backend: the sinks and the store are where results go.
+    task_ignore_result=True,
+    result_backend=None,
+    # At-least-once: acknowledge after the task ran; re-queue when a worker process dies.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_time_limit=settings.task_time_limit,
+    task_soft_time_limit=max(1, settings.task_time_limit - 10),
+    broker_transport_options={
+        "visibility_timeout": settings.visibility_timeout,
+        "socket_keepalive": True,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+        "health_check_interval": 30,
+        "retry_on_timeout": True,
+    },
+    broker_connection_retry_on_startup=True,
+    broker_connection_max_retries=None,
+    broker_heartbeat=30,
+    # Flower: task events on, and a "sent" event so queued tasks show up too.
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    task_default_queue=settings.queue,
+    task_queues=[Queue(settings.queue)],
+    worker_hijack_root_logger=False,
+    worker_redirect_stdouts=False,
+    worker_cancel_long_running_tasks_on_connection_loss=False,
+)
+
+
+@after_setup_logger.connect
+def _setup_logging(**_: object) -> None:
+    from worker.logs import setup_logging
+
+    setup_logging(settings)
+
+
+@worker_init.connect
+def _load_models_before_fork(**_: object) -> None:
+    """Load natasha's models in the parent, so forked children share their memory."""
+    from worker.models import get_models
+
+    get_models()
+
+
+@worker_process_init.connect
+def _child_init(**_: object) -> None:
+    from worker.models import get_models
+
+    get_models()  # a no-op after fork; loads them in a child started without a parent copy

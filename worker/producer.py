@@ -1,0 +1,102 @@
+"""Submitting articles: store each payload, enqueue one chain per article, optionally wait."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from config import Settings
+from worker.ingest import Submission
+from worker.store import ORDINARY, Store
+
+
+@dataclass
+class Submitted:
+    """What ``submit`` did: the ids it enqueued (with their submission token) and skipped."""
+
+    queued: dict[str, str] = field(default_factory=dict)  # id -> token
+    duplicates: list[str] = field(default_factory=list)
+
+
+def submit(
+    items: Iterable[Submission],
+    settings: Settings,
+    *,
+    force: bool = False,
+    batch: int = 200,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> Submitted:
+    """Enqueue every item not already processed (all of them with ``force``)."""
+    from worker.tasks import pipeline_chain  # imports the Celery app
+
+    store = Store(settings)
+    done = Submitted()
+    pending: list[Submission] = []
+
+    def flush() -> None:
+        ids = [s.id for s in pending]
+        states = store.states(ids)
+        fresh = []
+        for sub, state in zip(pending, states, strict=True):
+            if sub.id in done.queued or (state is not None and not force):
+                done.duplicates.append(sub.id)
+            else:
+                fresh.append(sub)
+        token = uuid.uuid4().hex if force else ORDINARY
+        if force:
+            store.forget([s.id for s in fresh])
+        store.put_payloads((s.id, s.payload) for s in fresh)
+        for sub in fresh:
+            pipeline_chain(sub.id, sub.kind, token).apply_async()
+            done.queued[sub.id] = token
+        on_progress(len(pending))
+        pending.clear()
+
+    for item in items:
+        pending.append(item)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return done
+
+
+def wait(
+    queued: dict[str, str],
+    settings: Settings,
+    *,
+    timeout: float | None = None,
+    poll: float = 0.5,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> Counter[str]:
+    """Block until every queued article has landed; count them by outcome.
+
+    Outcomes: ``processed``, ``dead``, and ``pending`` for those still in flight at the timeout.
+    """
+    store = Store(settings)
+    waiting = dict(queued)
+    outcome: Counter[str] = Counter()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while waiting:
+        ids = list(waiting)
+        landed = 0
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i : i + 1000]
+            for article_id, state in zip(chunk, store.states(chunk), strict=True):
+                if state is None:
+                    continue
+                where, _, token = state.partition(":")
+                if token == waiting[article_id]:
+                    outcome[where] += 1
+                    landed += 1
+                    del waiting[article_id]
+        on_progress(landed)
+        if waiting:
+            if deadline is not None and time.monotonic() > deadline:
+                outcome["pending"] += len(waiting)
+                break
+            time.sleep(poll)
+    return outcome

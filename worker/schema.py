@@ -1,0 +1,154 @@
+"""The data that flows through the pipeline, and the versioned output record.
+
+A submitted payload is validated into :class:`RawArticle`; the stages add :class:`Clean`,
+:class:`Entities` and :class:`Summary`; :class:`Record` is what the sinks store and what the
+README documents (``newsworker schema`` prints its JSON schema).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RawArticle(_Model):
+    """One submitted article: raw text, an HTML page, or both."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    id: str | None = Field(None, max_length=200)
+    url: str | None = Field(None, max_length=4000)
+    source: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=2000)
+    published_at: str | None = Field(None, max_length=100)
+    text: str | None = None
+    html: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_content(self) -> RawArticle:
+        if not (self.text and self.text.strip()) and not (self.html and self.html.strip()):
+            raise ValueError("an article needs a non-empty 'text' or 'html'")
+        return self
+
+
+class Clean(_Model):
+    """Output of the clean stage: the article's main text and what the page says of itself."""
+
+    text: str = Field(description="Main text; paragraphs separated by a blank line.")
+    title: str | None = None
+    subtitle: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    language: str | None = Field(None, description="Detected language code, e.g. 'ru'.")
+
+
+class Mention(_Model):
+    start: int = Field(description="Offset of the first character in the clean text.")
+    stop: int = Field(description="Offset after the last character in the clean text.")
+    text: str = Field(description="The surface form as it stands in the text.")
+
+
+class Entity(_Model):
+    type: Literal["PER", "LOC", "ORG"]
+    normal: str = Field(description="Canonical dictionary form, nominative.")
+    first: str | None = Field(None, description="PER: first name.")
+    last: str | None = Field(None, description="PER: surname.")
+    middle: str | None = Field(None, description="PER: patronymic.")
+    count: int = Field(description="Number of mentions.")
+    salience: float = Field(description="0..1, how central the entity is to the article.")
+    mentions: list[Mention]
+
+
+class DateFact(_Model):
+    start: int
+    stop: int
+    text: str
+    value: str | None = Field(None, description="ISO date (YYYY-MM-DD, YYYY-MM or YYYY).")
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+
+class MoneyFact(_Model):
+    start: int
+    stop: int
+    text: str
+    amount: float
+    currency: str = Field(description="ISO 4217 code where known (RUB, USD, EUR).")
+
+
+class Entities(_Model):
+    entities: list[Entity] = []
+    dates: list[DateFact] = []
+    money: list[MoneyFact] = []
+
+
+class SummarySentence(_Model):
+    start: int
+    stop: int
+    text: str
+
+
+class Summary(_Model):
+    method: str
+    budget: str = Field(description="e.g. '3 sentences' or '600 chars'.")
+    text: str
+    sentences: list[SummarySentence]
+
+
+class Article(_Model):
+    """The document that flows through the stages (and between the Celery tasks).
+
+    Each stage fills its own part, as natasha's ``Doc`` gains tokens, spans and facts.
+    """
+
+    id: str
+    token: str = Field(description="The submission this run belongs to (see worker.store).")
+    kind: Literal["json", "text", "html"] = Field(description="How the payload is encoded.")
+    url: str | None = None
+    source: str | None = None
+    title: str | None = None
+    published_at: str | None = None
+    clean: Clean | None = None
+    entities: Entities | None = None
+    summary: Summary | None = None
+
+
+class Record(_Model):
+    """What a sink stores for one processed article (schema_version 1)."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    submission: str = Field(
+        "1", description="'1' for an article's first processing; a fresh value for each --force."
+    )
+    url: str | None = None
+    source: str | None = None
+    processed_at: str = Field(description="UTC ISO timestamp of delivery.")
+    title: str | None = None
+    subtitle: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    language: str | None = None
+    text: str
+    entities: list[Entity]
+    dates: list[DateFact]
+    money: list[MoneyFact]
+    summary: Summary
+
+
+class DeadLetter(_Model):
+    """Where an article goes when it cannot be processed."""
+
+    id: str | None
+    stage: str
+    reason: str
+    payload: str = Field(description="The original payload, as submitted (JSON or raw text).")
+    failed_at: str

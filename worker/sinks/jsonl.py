@@ -1,0 +1,70 @@
+"""JSONL sink: one line per record, appended under an exclusive lock and fsynced.
+
+Several worker processes may share the file: each takes ``flock`` before appending and first
+reads what others appended since its last look, so it knows every (id, submission) in the
+file and never writes one twice. A line torn by a crash mid-write is cut off before the next
+append, so the file only ever holds whole lines.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+
+from config import Settings
+from worker.errors import SinkUnavailable
+from worker.schema import Record
+
+
+class JsonlSink:
+    name = "jsonl"
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = Path(settings.jsonl_path)
+        self._seen: set[tuple[str, str]] = set()
+        self._offset = 0
+
+    def _catch_up(self, fd: int) -> None:
+        """Index the lines appended since the last look; cut a torn last line."""
+        size = os.fstat(fd).st_size
+        if size < self._offset:  # the file was truncated or replaced: start over
+            self._seen.clear()
+            self._offset = 0
+        data = os.pread(fd, size - self._offset, self._offset)
+        whole = data.rfind(b"\n") + 1
+        for line in data[:whole].splitlines():
+            try:
+                rec = json.loads(line)
+                self._seen.add((str(rec["id"]), str(rec.get("submission", "1"))))
+            except (ValueError, KeyError, TypeError):
+                continue
+        self._offset += whole
+        if whole < len(data):
+            os.ftruncate(fd, self._offset)
+
+    def write(self, record: Record) -> bool:
+        line = (record.model_dump_json() + "\n").encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SinkUnavailable(f"jsonl: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._catch_up(fd)
+            if (record.id, record.submission) in self._seen:
+                return False
+            os.write(fd, line)
+            os.fsync(fd)
+            self._offset += len(line)
+            self._seen.add((record.id, record.submission))
+            return True
+        except OSError as exc:
+            raise SinkUnavailable(f"jsonl: {exc}") from exc
+        finally:
+            os.close(fd)  # also releases the lock
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,62 @@
+"""PostgreSQL sink: one row per article id, the record as ``jsonb``, upserted.
+
+The table is created on first use. A re-delivery of the same submission changes nothing;
+a forced re-processing (a new submission) replaces the row.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from config import Settings
+from worker.errors import SinkUnavailable
+from worker.schema import Record
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    id           text PRIMARY KEY,
+    submission   text NOT NULL,
+    processed_at timestamptz NOT NULL,
+    record       jsonb NOT NULL
+)
+"""
+
+_UPSERT = """
+INSERT INTO {table} (id, submission, processed_at, record) VALUES (%s, %s, %s, %s)
+ON CONFLICT (id) DO UPDATE
+   SET submission = EXCLUDED.submission,
+       processed_at = EXCLUDED.processed_at,
+       record = EXCLUDED.record
+ WHERE {table}.submission IS DISTINCT FROM EXCLUDED.submission
+"""
+
+
+class PostgresSink:
+    name = "postgres"
+
+    def __init__(self, settings: Settings) -> None:
+        self.dsn = settings.postgres_dsn
+        self.table = sql.Identifier(settings.postgres_table)
+        self._conn: psycopg.Connection | None = None
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+            self._conn.execute(sql.SQL(_CREATE).format(table=self.table))
+        return self._conn
+
+    def write(self, record: Record) -> bool:
+        row = (record.id, record.submission, record.processed_at, Jsonb(record.model_dump()))
+        try:
+            cur = self._connection().execute(sql.SQL(_UPSERT).format(table=self.table), row)
+            return cur.rowcount == 1
+        except psycopg.OperationalError as exc:
+            self.close()
+            raise SinkUnavailable(f"postgres: {exc}") from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

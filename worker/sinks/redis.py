@@ -1,0 +1,48 @@
+"""Redis sink: one record per article (``nw:article:{id}``) announced on a stream (``nw:articles``).
+
+The record write and the stream append happen in one Lua script, guarded by a per-id marker
+holding the submission that was delivered, so a record is announced at most once per submission.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from config import Settings
+from worker.errors import SinkUnavailable
+from worker.schema import Record
+from worker.store import connect
+
+# KEYS: marker, record, stream. ARGV: submission, id, record json, maxlen.
+_DELIVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+if tonumber(ARGV[4]) > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[2], 'record', ARGV[3])
+else
+  redis.call('XADD', KEYS[3], '*', 'id', ARGV[2], 'record', ARGV[3])
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+class RedisSink:
+    name = "redis"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis = connect(settings)
+        self._deliver = self.redis.register_script(_DELIVER)
+
+    def write(self, record: Record) -> bool:
+        s = self.settings
+        keys = [s.key("delivered", record.id), s.key("article", record.id), s.key(s.stream)]
+        args = [record.submission, record.id, record.model_dump_json(), s.stream_maxlen]
+        try:
+            return bool(self._deliver(keys=keys, args=args))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise SinkUnavailable(f"redis: {exc}") from exc
+
+    def close(self) -> None:
+        self.redis.close()
