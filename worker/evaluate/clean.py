@@ -89,12 +89,14 @@ def aggregate(scores: list[tuple[float, float]]) -> dict[str, float]:
 
 def predict(page: dict, input: str = "html") -> str:
     """Our answer for one page: title + "\\n" + text, or "" when the cleaner gives up."""
-    field = "html" if input == "html" else "page_text"
     try:
-        result = clean(RawArticle(**{field: page[field]}))
+        if input == "html":
+            result = clean(RawArticle(html=page["html"]))
+        else:
+            result = clean(RawArticle(text=page["page_text"]))
     except (BadArticle, ValueError):  # ValueError: pydantic rejects an empty page
         return ""
-    return "\n".join(part for part in (result.title, result.text) if part)
+    return "\n".join(part for part in (result.title, result.subtitle, result.text) if part)
 
 
 def read_pages(path: Path) -> Iterator[dict]:

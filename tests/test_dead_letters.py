@@ -1,0 +1,56 @@
+"""Bad input ends in the dead-letter stream, with its reason and original payload."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from conftest import json_lines, newsworker
+
+BAD = {
+    b"this is not json": "not valid JSON",
+    b"[1, 2, 3]": "not an object",
+    b'{"title": "no body"}': "needs a non-empty 'text' or 'html'",
+    b'{"text": 5}': "text",
+    b'{"text": "   \\n  "}': "needs a non-empty 'text' or 'html'",
+    b'{"html": "<html><body><script>var a = 1;</script></body></html>"}': "empty",
+}
+
+
+def test_bad_payloads_are_dead_lettered(tmp_path, running_worker, settings):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(BAD) + b"\n")
+    done = newsworker("submit", str(path), "--wait", "--timeout", "120")
+    assert done.returncode == 0, done.stderr + running_worker.tail()
+    assert json.loads(done.stdout) == {
+        "submitted": 6, "queued": 6, "duplicates": 0, "processed": 0, "dead": 6, "pending": 0,
+    }
+    listed = json_lines(newsworker("dead", "-n", "1000").stdout)
+    by_payload = {d["payload"].encode(): d for d in listed}
+    for payload, reason in BAD.items():
+        entry = by_payload[payload]
+        assert reason in entry["reason"], entry
+        assert entry["stage"] == "clean"
+    # The worker is still alive and still processes good articles.
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"id": "good-after-bad", "text": "Путин прилетел в Сочи. " * 5}))
+    ok = newsworker("submit", str(good), "--wait", "--timeout", "120")
+    assert json.loads(ok.stdout)["processed"] == 1, ok.stdout + running_worker.tail()
+
+
+def test_retry_dead_resubmits_the_original_payload(tmp_path, running_worker, store):
+    path = tmp_path / "retry.json"
+    path.write_text('{"id": "retry-me", "html": "<html><body><p></p></body></html>"}')
+    assert json.loads(newsworker("submit", str(path), "--wait").stdout)["dead"] == 1
+    before = [d for d in store.dead_entries() if d.id == "retry-me"]
+    assert len(before) == 1
+    out = newsworker("retry-dead")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["retried"] >= 1
+    # Same payload, same verdict: dead again, exactly once, with the same payload.
+    for _ in range(240):
+        again = [d for d in store.dead_entries() if d.id == "retry-me"]
+        if again and again[0].entry_id != before[0].entry_id:
+            break
+        time.sleep(0.25)
+    assert len(again) == 1 and again[0].payload == before[0].payload

@@ -1,0 +1,38 @@
+"""What `submit` and `process` read: files, directories, stdin; ids given or derived."""
+
+from __future__ import annotations
+
+import json
+
+from worker.ingest import derive_id, read_paths
+
+
+def test_kinds_by_suffix_and_one_item_per_record(tmp_path):
+    (tmp_path / "a.txt").write_text("Текст статьи.", encoding="utf-8")
+    (tmp_path / "b.html").write_text("<html><body><p>Текст</p></body></html>")
+    (tmp_path / "c.jsonl").write_text('{"id": "x1", "text": "a"}\n\n{"id": "x2", "text": "b"}\n')
+    (tmp_path / "d.json").write_text(json.dumps([{"text": "one"}, {"text": "two"}]))
+    (tmp_path / "e.json").write_text('{\n  "id": "pretty",\n  "text": "c"\n}\n')
+    (tmp_path / "ignored.png").write_bytes(b"\x89PNG")
+    items = list(read_paths([str(tmp_path)]))
+    assert [i.kind for i in items] == ["text", "html", "json", "json", "json", "json", "json"]
+    assert [i.id for i in items][2:4] == ["x1", "x2"]
+    assert items[6].id == "pretty"
+    assert json.loads(items[4].payload) == {"text": "one"}
+
+
+def test_ids_are_deterministic():
+    with_url = b'{"url": "https://example.ru/a", "text": "x"}'
+    same_url = b'{"url": "https://example.ru/a", "text": "changed"}'
+    assert derive_id(with_url, "json") == derive_id(same_url, "json")
+    assert derive_id(b'{"id": 17, "text": "x"}', "json") == "17"
+    assert derive_id(b"abc", "text") == derive_id(b"abc", "text") != derive_id(b"abd", "text")
+    # Bad JSON still gets an id (the worker dead-letters it with the reason).
+    assert len(derive_id(b"{broken", "json")) == 32
+
+
+def test_undecodable_jsonl_lines_are_kept_one_by_one(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b'{"text": "ok"}\nnot json at all\n{"text": "ok2"}\n')
+    items = list(read_paths([str(path)]))
+    assert [i.payload for i in items] == [b'{"text": "ok"}', b"not json at all", b'{"text": "ok2"}']
