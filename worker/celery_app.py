@@ -30,7 +30,7 @@ app.conf.update(
     task_soft_time_limit=max(1, settings.task_time_limit - 10),
     broker_transport_options={
         "visibility_timeout": settings.visibility_timeout,
-        "socket_keepalive": True,
+        "socket_keepalive": True,  # kombu drops it for unix sockets
         "socket_timeout": 30,
         "socket_connect_timeout": 10,
         "health_check_interval": 30,

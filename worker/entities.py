@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from natasha.shape import recover_shape
 from razdel import sentenize, tokenize
@@ -23,6 +24,7 @@ from worker.schema import DateFact, Entities, Entity, Mention, MoneyFact
 
 CONTEXT = 3  # tokens either side of a span that the morph tagger looks at
 INFLECTABLE = {"PROPN", "NOUN", "ADJ", "VERB"}
+AGREEMENT = (("Gender", "Number", "Case"), ("Number", "Case"), ("Case",))
 ALIASES = {
     "сша": "США",
     "соединенные штаты": "США",
@@ -150,18 +152,18 @@ def _tag_windows(tokens: list[Token], ranges: list[tuple[int, int]], models: Mod
         windows.append((i - lo, j - lo, tuple(tok.text for tok in tokens[lo:hi])))
     unique = sorted({words for *_, words in windows}, key=lambda words: (len(words), words))
     markups = dict(zip(unique, models.morph_tagger.map([list(words) for words in unique])))
-    return [
-        [(tag.pos, tag.feats) for tag in markups[words].tokens[i:j]] for i, j, words in windows
-    ]
+    return [[(tag.pos, tag.feats) for tag in markups[words].tokens[i:j]] for i, j, words in windows]
 
 
 def _normalize(tokens: list[Token], tags: list, type_: str, models: Models) -> str:
-    """Put a span in the nominative; of an ORG only the head noun and the words before it."""
+    """Put a span in the nominative: a name all through; of a place or an organisation only the
+    head noun and the words before it ("Соединенных Штатов Америки" → "Соединенные Штаты Америки").
+    """
     words = []
     head_seen = False
     for tok, (pos, feats) in zip(tokens, tags):
         words.append(tok.text if head_seen else _nominative(tok.text, pos, feats, models))
-        head_seen = head_seen or (type_ == "ORG" and pos in ("NOUN", "PROPN"))
+        head_seen = head_seen or (type_ != "PER" and pos in ("NOUN", "PROPN"))
     if not words:
         return ""
     parts = [words[0]]
@@ -173,18 +175,25 @@ def _normalize(tokens: list[Token], tags: list, type_: str, models: Models) -> s
 def _nominative(word: str, pos: str, feats: dict[str, str], models: Models) -> str:
     if pos not in INFLECTABLE or feats.get("Case", "Nom") == "Nom":
         return word
-    forms = models.morph_vocab(word.lower())
-    form = next((f for f in forms if _agrees(f.pos, f.feats, pos, feats)), None)
+    form = _form(models.morph_vocab(word.lower()), pos, feats)
     nominative = form.inflect({"Nom"}) if form else None
     if not nominative:
         return word
     result = nominative.word if "ё" in word.lower() else nominative.word.replace("ё", "е")
+    if word.lower().startswith(result):  # keeps the shape of "ГАБТа" → "ГАБТ"
+        return word[: len(result)]
     return recover_shape(result, word)
 
 
-def _agrees(pos: str, feats: dict[str, str], want_pos: str, want: dict[str, str]) -> bool:
-    same_pos = pos.replace("PROPN", "NOUN") == want_pos.replace("PROPN", "NOUN")
-    return same_pos and all(feats.get(k) == want.get(k) for k in ("Gender", "Number", "Case"))
+def _form(forms: list, pos: str, feats: dict[str, str]) -> Any:
+    """The dictionary form the tagger's tags describe, agreeing less and less strictly."""
+    noun = pos.replace("PROPN", "NOUN")
+    same_pos = [form for form in forms if form.pos.replace("PROPN", "NOUN") == noun]
+    for keys in AGREEMENT:
+        for form in same_pos:
+            if all(form.feats.get(key) == feats.get(key) for key in keys):
+                return form
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -270,7 +279,9 @@ def _entity(text: str, lead_end: int, most: int, group: _Group) -> Entity:
         middle=middle,
         count=len(mentions),
         salience=_salience(mentions, most, len(text), lead_end),
-        mentions=[Mention(start=m.start, stop=m.stop, text=text[m.start : m.stop]) for m in mentions],
+        mentions=[
+            Mention(start=m.start, stop=m.stop, text=text[m.start : m.stop]) for m in mentions
+        ],
     )
 
 

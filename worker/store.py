@@ -53,13 +53,15 @@ return 1
 
 
 def connect(settings: Settings) -> redis.Redis:
+    url = settings.effective_redis_url
+    tcp = {} if url.startswith("unix:") else {"socket_keepalive": True}
     return redis.Redis.from_url(
-        settings.effective_redis_url,
+        url,
         socket_timeout=30,
         socket_connect_timeout=10,
-        socket_keepalive=True,
         health_check_interval=30,
         retry_on_timeout=True,
+        **tcp,
     )
 
 

@@ -1,0 +1,64 @@
+"""The `newsworker` command: help, config, schema, process; and the README documents it all."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import ROOT, SAMPLE, newsworker
+
+from config import Settings
+
+COMMANDS = ["up", "worker", "flower", "submit", "consume", "process", "eval", "dead",
+            "retry-dead", "schema", "config"]  # fmt: skip
+
+
+def test_help_lists_every_command():
+    out = newsworker("--help")
+    assert out.returncode == 0
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command}\s", out.stdout, re.M), command
+
+
+def test_readme_documents_every_setting_and_command():
+    readme = (ROOT / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"`NEWSWORKER_{name.upper()}`" in readme, name
+    for command in COMMANDS:
+        assert f"newsworker {command}" in readme, command
+
+
+def test_config_masks_passwords():
+    out = newsworker("config", env={"NEWSWORKER_REDIS_URL": "redis://:hunter2@example:6379/0"})
+    assert out.returncode == 0
+    assert "hunter2" not in out.stdout
+    assert json.loads(out.stdout)["redis_url"] == "redis://:***@example:6379/0"
+
+
+def test_schema_is_the_record_schema():
+    schema = json.loads(newsworker("schema").stdout)
+    assert schema["title"] == "Record"
+    assert {"id", "text", "entities", "summary", "schema_version"} <= set(schema["properties"])
+
+
+def test_process_runs_every_stage_without_a_broker():
+    out = newsworker("process", str(SAMPLE), env={"NEWSWORKER_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout)
+    assert record["title"] == "Президенты поговорили о Корее"
+    assert any(e["normal"] == "Владимир Путин" for e in record["entities"])
+    assert record["summary"]["sentences"]
+
+
+def test_process_reports_bad_input_clearly(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"title": "no body"}')
+    out = newsworker("process", str(bad))
+    assert out.returncode == 1
+    assert "needs a non-empty 'text' or 'html'" in out.stderr
+
+
+def test_submit_without_redis_is_a_clear_error():
+    out = newsworker("submit", str(SAMPLE), env={"NEWSWORKER_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert out.returncode == 1
+    assert "cannot reach NEWSWORKER_REDIS_URL" in out.stderr

@@ -1,0 +1,96 @@
+"""`newsworker up` on the embedded Redis: submit, consume, see the tasks in Flower, Ctrl-C."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+from conftest import BIN, SAMPLE, json_lines, newsworker
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, auth: str) -> object:
+    request = urllib.request.Request(url)
+    request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
+    port = _free_port()
+    env = {
+        "NEWSWORKER_REDIS_URL": "",  # the embedded Redis
+        "NEWSWORKER_HOME": str(tmp_path / "home"),
+        "NEWSWORKER_FLOWER_PORT": str(port),
+        "NEWSWORKER_FLOWER_BASIC_AUTH": "admin:s3cret",
+        "NEWSWORKER_CONCURRENCY": "1",
+    }
+    log = open(tmp_path / "up.log", "wb")
+    up = subprocess.Popen(
+        [str(BIN / "newsworker"), "up"], env={**os.environ, **env}, stdout=log, stderr=log
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        workers = None
+        for _ in range(180):
+            assert up.poll() is None, (tmp_path / "up.log").read_text()
+            try:
+                workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
+            except OSError:
+                workers = None
+            if workers:
+                break
+            time.sleep(0.5)
+        assert workers, (tmp_path / "up.log").read_text()
+        assert (tmp_path / "home" / "redis.sock").exists()
+
+        done = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["processed"] == 1
+        [record] = json_lines(newsworker("consume", env=env).stdout)
+        assert record["title"] == "Президенты поговорили о Корее"
+
+        tasks: dict = {}
+        for _ in range(40):
+            tasks = _get(f"{api}/tasks", "admin:s3cret")  # type: ignore[assignment]
+            if sum(t["state"] == "SUCCESS" for t in tasks.values()) == 4:
+                break
+            time.sleep(0.5)
+        names = sorted(t["name"] for t in tasks.values() if t["state"] == "SUCCESS")
+        assert names == sorted(
+            [
+                "newsworker.clean",
+                "newsworker.entities",
+                "newsworker.summarize",
+                "newsworker.deliver",
+            ]
+        )
+        assert all(record["id"] in t["args"] for t in tasks.values())
+        # Without credentials Flower refuses.
+        try:
+            urllib.request.urlopen(f"{api}/tasks", timeout=5)
+            raise AssertionError("Flower answered without credentials")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(60)
+        log.close()
+    text = (tmp_path / "up.log").read_text()
+    assert code == 0, text
+    for name in ("flower", "worker", "redis"):
+        assert f"stopped  {name}" in text
+    assert not (tmp_path / "home" / "redis.sock").exists()
+    # Appendonly persistence: the data directory holds the append-only file.
+    assert any(p.name.startswith("appendonly") for p in (tmp_path / "home").iterdir())
