@@ -111,11 +111,15 @@ class Settings(BaseSettings):
 
     @property
     def effective_broker_url(self) -> str:
+        """The broker: as given, else the Redis URL (kombu spells unix sockets redis+socket)."""
         if self.broker_url:
             return self.broker_url
-        if self.redis_url:
-            return self.redis_url
-        return f"redis+socket://{self.socket_path}?virtual_host=0"
+        url = self.effective_redis_url
+        if url.startswith("unix://"):
+            parts = urlsplit(url)
+            db = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("db", "0")
+            return f"redis+socket://{parts.path}?virtual_host={db}"
+        return url
 
     @property
     def sink_names(self) -> list[str]:

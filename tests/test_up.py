@@ -36,7 +36,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         "NEWSWORKER_FLOWER_BASIC_AUTH": "admin:s3cret",
         "NEWSWORKER_CONCURRENCY": "1",
     }
-    log = open(tmp_path / "up.log", "wb")
+    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115 - outlives the block below
     up = subprocess.Popen(
         [str(BIN / "newsworker"), "up"], env={**os.environ, **env}, stdout=log, stderr=log
     )

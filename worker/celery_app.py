@@ -57,16 +57,11 @@ def _setup_logging(**_: object) -> None:
     setup_logging(settings)
 
 
-@worker_init.connect
-def _load_models_before_fork(**_: object) -> None:
-    """Load natasha's models in the parent, so forked children share their memory."""
+@worker_init.connect  # in the parent, so forked children share the models' memory
+@worker_process_init.connect  # in a child: a no-op after fork, else loads them once
+def _load_models(**_: object) -> None:
+    from worker.clean import warm_up
     from worker.models import get_models
 
     get_models()
-
-
-@worker_process_init.connect
-def _child_init(**_: object) -> None:
-    from worker.models import get_models
-
-    get_models()  # a no-op after fork; loads them in a child started without a parent copy
+    warm_up()

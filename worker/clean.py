@@ -1,10 +1,16 @@
 """The clean stage: from a submitted page or scraped text to the article's main text.
 
-HTML goes through trafilatura (precision mode first, recall mode when that finds little), parsed
-once with lxml. Plain text, as scrapers deliver it with the site's chrome (menus, link lists,
-"Читайте также", counters, footers), goes through a line classifier: the body is the stretch of
-prose-like lines with the best score, the title and subtitle are the headline-like lines right
-before it. Both paths end in the same normalisation and language guess.
+Plain text, as scrapers deliver it with the site's chrome (menus, link lists, "Читайте также",
+counters, comment widgets, footers), goes through a line classifier (:func:`clean_text`): prose
+lines score their length, everything else costs; the body is the first high-scoring stretch, the
+title and subtitle the headline-like lines right above it.
+
+HTML is parsed once (lxml); trafilatura in precision mode extracts the main text and the
+metadata, and :func:`clean_text` on the page's flattened text gives a second opinion that wins
+when it is the narrower of the two (:func:`clean_html`).
+
+Both end in the same normalisation (:func:`normalize`) and language guess
+(:func:`detect_language`). No Celery, no Redis: plain functions.
 """
 
 from __future__ import annotations
@@ -12,18 +18,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import trafilatura
-from lxml.html import HtmlElement
+from htmldate import find_date
+from lxml.html import HtmlElement, defs
+from trafilatura.settings import Document
 
 from worker.errors import BadArticle
 from worker.schema import Clean, RawArticle
 
 # --- normalisation ---------------------------------------------------------------------------
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")  # soft hyphen, zero-widths
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace but the newline, nbsp included
 
 
@@ -41,7 +48,7 @@ def _one_line(text: str | None) -> str | None:
 
 def _lines(text: str) -> list[str]:
     """The normalised non-empty lines of ``text``; a blank line becomes ``""`` (runs collapsed)."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     out: list[str] = []
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = _SPACES.sub(" ", line).strip()
@@ -86,38 +93,50 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _SOCIAL = r"telegram|телеграм\w*|vk|вконтакте|facebook|twitter|youtube|дзен\w*|одноклассник\w*"
-# Whole lines that are site chrome, not article text.
-_CHROME = re.compile(
+# Section markers and buttons: what follows them is rarely the article any more.
+_MARKER = re.compile(
     r"(?:(?:читайте|читай|смотрите|см\.)(?: так ?же| ещё| еще| далее)?|подпис\w+|"
     r"(?:все|последние|другие|главные|похожие|горячие|свежие)? ?новости(?: и материалы| по теме"
     r"| партн[её]ров| дня| часа)?|материалы по теме|по теме|ссылки по теме|лента новостей|"
     r"(?:новые |последние |все )?коммент\w*|(?:добавить|оставить|написать) комментарий|"
     r"поделиться|распечатать|версия для печати|tweet|нравится|реклама|загрузка\.*|ответить|"
     r"наверх|на главную|главная|назад|вперед|вперёд|далее|подробнее)"
-    r"\W*(?:\d+\W*)?$"
-    rf"|.{{0,60}}\b(?:в|во|на|мы в) (?:{_SOCIAL})\W*$"
-    r"|(?:читайте|читай|смотрите) (?:так ?же|ещё|еще)\b.*"
-    r"|(?:подписывайтесь|подпишитесь|присоединяйтесь)\b.*"
+    r"\W*(?:\d+\W*)?"
+    rf"|.{{0,60}}\b(?:в|во|на|мы в) (?:{_SOCIAL})\W*"
+    r"|(?:подписывайтесь|подпишитесь|присоединяйтесь)\b.*",
+    re.IGNORECASE,
+)
+# Other lines that are chrome as a whole: inline links, tags, counters, credits.
+_CHROME_LINE = re.compile(
+    r"(?:читайте|читай|смотрите) (?:так ?же|ещё|еще)\b.*"
     r"|(?:теги|метки|tags|просмотров|комментариев|рейтинг|источник|фото|видео|автор)\s*:.{0,200}"
-    r"|(?:фото|photo)\b.{0,80}"
-    r"|.*(?:©|\(c\)|все права защищены|ссылка обязательна|гиперссылк|при (?:использовании|"
-    r"цитировании|перепечатке)|свидетельство о регистрации|javascript|cookie"
-    r"|(?:на|с) (?:нашем|нашего|этом|этого) сайт|администраци\w* сайта|правила\w* коммент"
-    r"|(?:ваш|свой) (?:комментарий|отзыв)|зарегистр\w+ пользовател|модератор).*",
+    r"|(?:фото|photo)\b.{0,80}",
+    re.IGNORECASE,
+)
+# Lines with these anywhere are chrome: legal footers, comment rules, the site about itself.
+_CHROME_WORDS = re.compile(
+    r"©|\(c\)|все права защищены|(?:ссылка|гиперссылка) (?:на .{0,60})?обязательна"
+    r"|при (?:использовании|цитировании|перепечатке|копировании) (?:материал|информац)"
+    r"|свидетельство о регистрации|javascript|cookie|(?:на|с) (?:нашем|нашего|этом|этого) сайт"
+    r"|администраци\w* сайта|правила\w* коммент|(?:ваш|свой) (?:комментарий|отзыв)"
+    r"|зарегистр\w+ пользовател",
     re.IGNORECASE,
 )
 
-P = dict(
-    body_words=8,
-    chrome=10.0,
-    listed=3.0,
-    other=2.0,
-    gap=1.0,
-    list_frac=0.5,
-    dots=True,
-    alpha=0.5,
-    repeat=3,
-)
+
+def _chrome(line: str) -> bool:
+    return bool(
+        _MARKER.fullmatch(line) or _CHROME_LINE.fullmatch(line) or _CHROME_WORDS.search(line)
+    )
+
+
+# Tuned on the dev set (../shared/eval/clean); F1 moves by less than 0.01 across wide ranges.
+_BODY_WORDS = 8  # a prose line has at least this many words and ends like a sentence
+_TEMPLATE_REPEATS = 3  # a line seen this often on one page is a template
+_LIST_PROSE_SHARE = 0.5  # a block of 3+ lines with less prose than this is a menu or link list
+_COST_BOUNDARY, _COST_CHROME, _COST_LISTED, _COST_OTHER, _GAP_GROWTH = 50.0, 10.0, 3.0, 2.0, 1.0
+_FIRST_SHARE = 0.5  # take the first stretch that scores at least this share of the best one
+_HEADING_WINDOW = 8  # lines above the body where the title and subtitle are looked for
 
 
 @dataclass
@@ -127,6 +146,7 @@ class _Line:
     words: int
     body: bool = False
     chrome: bool = False
+    boundary: bool = False
     listed: bool = False
     meta: bool = False
 
@@ -152,13 +172,15 @@ def _classify(lines: list[str]) -> list[_Line]:
             continue
         words = len(_WORD.findall(text))
         line = _Line(text, block, words)
-        line.chrome = bool(_CHROME.fullmatch(text))
+        # section markers, buttons and legal lines end the article: they cost more
+        line.boundary = bool(_MARKER.fullmatch(text) or _CHROME_WORDS.search(text))
+        line.chrome = line.boundary or bool(_CHROME_LINE.fullmatch(text))
         line.meta = words <= 8 and bool(_DATE.search(text))
         line.body = (
-            words >= P["body_words"]
+            words >= _BODY_WORDS
             and not line.chrome
             and bool(_TERMINAL.search(text))
-            and not (P["dots"] and text.endswith(("...", "…")))
+            and not text.endswith(("...", "…"))  # a teaser cut short
         )
         out.append(line)
         if not has_blanks:
@@ -166,18 +188,26 @@ def _classify(lines: list[str]) -> list[_Line]:
     # A line repeated three times or more is a template (comment widgets, teasers' buttons).
     counts = Counter(line.text for line in out)
     for line in out:
-        if counts[line.text] >= P["repeat"]:
-            line.chrome, line.body = True, False
+        if counts[line.text] >= _TEMPLATE_REPEATS:
+            line.chrome, line.boundary, line.body = True, True, False
     # A block of three or more lines, mostly not prose, is a menu or a list of links.
     by_block: dict[int, list[_Line]] = {}
     for line in out:
         by_block.setdefault(line.block, []).append(line)
     for members in by_block.values():
         prose = sum(len(m.text) for m in members if m.body)
-        if len(members) >= 3 and prose < P["list_frac"] * sum(len(m.text) for m in members):
+        if len(members) >= 3 and prose < _LIST_PROSE_SHARE * sum(len(m.text) for m in members):
             for m in members:
                 m.listed = not m.body
     return out
+
+
+def _cost(line: _Line) -> float:
+    if line.boundary:
+        return _COST_BOUNDARY
+    if line.chrome:
+        return _COST_CHROME
+    return _COST_LISTED if line.listed else _COST_OTHER
 
 
 def _scores(lines: list[_Line]) -> list[float]:
@@ -188,10 +218,9 @@ def _scores(lines: list[_Line]) -> list[float]:
         if line.body:
             gap = 0
             scores.append(line.words)
-            continue
-        gap += 1
-        cost = P["chrome"] if line.chrome else P["listed"] if line.listed else P["other"]
-        scores.append(-max(cost, line.words / 2) - P["gap"] * (gap - 1))
+        else:
+            gap += 1
+            scores.append(-max(_cost(line), line.words / 2) - _GAP_GROWTH * (gap - 1))
     return scores
 
 
@@ -225,31 +254,57 @@ def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
+def _headings(lines: list[_Line], start: int, title: str | None) -> tuple[str | None, str | None]:
+    """Title and subtitle: the headline-like lines in the few lines before the body.
+
+    A scraped page usually starts with the HTML <title>, which repeats the headline: a candidate
+    found in the first line (or equal to the given ``title``) is the title, and the last one after
+    it the subtitle. Without that hint, the last two candidates are the title and the subtitle.
+    """
+    candidates: list[_Line] = []
+    for line in reversed(lines[max(0, start - _HEADING_WINDOW) : start]):
+        if line.body or line.listed:
+            break
+        if line.headline:
+            candidates.insert(0, line)
+    if title:
+        hint, exact = _key(title), True
+    else:
+        first = lines[0] if lines and not (lines[0].chrome or lines[0].listed) else None
+        hint, exact = (_key(first.text), False) if first else ("", False)
+    if hint:
+        for i, line in enumerate(candidates):
+            key = _key(line.text)
+            if key == hint or (not exact and line.words >= 3 and key in hint):
+                rest = candidates[i + 1 :]
+                return title or line.text, rest[-1].text if rest else None
+        if not exact:  # further up
+            for line in reversed(lines[1:start]):
+                if line.headline and line.words >= 3 and _key(line.text) in hint:
+                    return line.text, None
+    if title:
+        return title, None
+    if len(candidates) >= 2:
+        return candidates[-2].text, candidates[-1].text
+    if candidates:
+        return candidates[-1].text, None
+    if hint and lines[0].headline:
+        return _clean_title(lines[0].text), None
+    return None, None
+
+
 def clean_text(text: str, title: str | None = None) -> tuple[str | None, str | None, list[str]]:
     """Split scraped plain text into (title, subtitle, body paragraphs), dropping the chrome."""
     lines = _classify(_lines(text))
-    segments = [s for s in _segments(_scores(lines))]
+    segments = _segments(_scores(lines))
     if not segments:  # nothing reads like prose: keep what is not obviously chrome
         return title, None, [ln.text for ln in lines if not (ln.chrome or ln.listed)]
     # The article comes before comments, rules and teasers: the first stretch that scores at
     # least half the best one.
     best = max(total for _, _, total in segments)
-    start, stop, _ = next(s for s in segments if s[2] >= P["alpha"] * best)
+    start, stop, _ = next(s for s in segments if s[2] >= _FIRST_SHARE * best)
 
-    # Headline-like lines right before the body: title, then subtitle.
-    run: list[str] = []
-    for line in reversed(lines[:start]):
-        if line.meta or (line.chrome and not line.listed):
-            continue
-        if not line.headline or line.listed:
-            break
-        run.insert(0, line.text)
-    if title:
-        given = _key(title)
-        subtitle = run[-1] if len(run) >= 2 and _key(run[-1]) != given else None
-    else:
-        title, subtitle = (run[-2], run[-1]) if len(run) >= 2 else (run[-1] if run else None, None)
-
+    title, subtitle = _headings(lines, start, title)
     seen = {_key(t) for t in (title, subtitle) if t}
     body: list[str] = []
     for line in lines[start:stop]:
@@ -265,61 +320,48 @@ def clean_text(text: str, title: str | None = None) -> tuple[str | None, str | N
 
 # --- HTML --------------------------------------------------------------------------------------
 
-_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|/|»|«)\s+")
-_BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "table",
-        "td",
-        "th",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "nav",
-        "aside",
-        "blockquote",
-        "pre",
-        "form",
-        "dd",
-        "dt",
-        "dl",
-        "figure",
-        "figcaption",
-        "main",
-        "title",
-    ]
-)
+_TITLE_SEPARATOR = re.compile(r"(\s+(?:[|/»«:]|//|::|-|–|—)\s+|:\s+(?=\S+$))")
+_SITE_NAME = re.compile(r"[A-Za-z]|\.\w|новост|газет|агентств|журнал|портал|информ", re.IGNORECASE)
+_BLOCK_TAGS = defs.block_tags | {"br", "title", "main", "section", "article", "header", "footer"}
+_BLOCK_TAGS |= {"nav", "aside", "figure", "figcaption", "details", "summary"}
+
+
+def _site_name(part: str) -> bool:
+    return len(_WORD.findall(part)) <= 4 and bool(_SITE_NAME.search(part) or part.isupper())
 
 
 def _clean_title(title: str | None) -> str | None:
-    """Drop a site name or rubric glued to the headline ("Headline | Rubric - Site")."""
+    """Drop site names glued to a headline ("Headline | Rubric - Site.ru")."""
+    title = _one_line(title)
     if not title:
         return None
-    parts = _TITLE_SEPARATOR.split(title)
-    if len(parts) > 1:
-        longest = max(parts, key=len)
-        if len(_WORD.findall(longest)) >= 3 and all(
-            len(_WORD.findall(p)) <= 4 for p in parts if p is not longest
-        ):
-            return longest.strip()
-    return title.strip()
+    parts = _TITLE_SEPARATOR.split(title)  # text, separator, text, ...
+    while len(parts) > 2 and _site_name(parts[-1]):
+        del parts[-2:]
+    while len(parts) > 2 and _site_name(parts[0]):
+        del parts[:2]
+    return "".join(parts)
+
+
+def _html_title(tree: HtmlElement, title: str | None) -> str | None:
+    """The headline: trafilatura's title, an <h1> or <h2> repeated in the <title>, or the
+    <title> without its site name."""
+    page_title = _one_line(tree.findtext(".//title"))
+    hint = _key(page_title or "")
+    candidates = [title, *(el.text_content() for el in tree.iter("h1", "h2"))]
+    for candidate in candidates:
+        candidate = _one_line(candidate)
+        if candidate and len(_WORD.findall(candidate)) >= 2 and _key(candidate) in hint:
+            return candidate
+    title = _one_line(title)
+    if title and len(_WORD.findall(title)) >= 3 and not _chrome(title):
+        return _clean_title(title)
+    return _clean_title(page_title)
 
 
 def _page_text(tree: HtmlElement) -> str:
-    """All visible text of the page, one line per block element."""
+    """All visible text of the page, one line per block element (libxml2 caps the depth at 255,
+    so the recursion is safe)."""
     parts: list[str] = []
 
     def walk(el: HtmlElement) -> None:
@@ -339,38 +381,86 @@ def _page_text(tree: HtmlElement) -> str:
     return "".join(parts)
 
 
-def _extract(tree: HtmlElement, url: str | None, **options: bool) -> trafilatura.settings.Document:
+_MIN_EXTRACTED_CHARS = 300  # less than this from trafilatura counts as finding nothing
+_CONTAINED = 0.9  # share of the text cleaner's body that must lie within trafilatura's text
+
+
+def _extract(tree: HtmlElement, url: str | None, **options: bool) -> Document | None:
     return trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, include_images=False, with_metadata=True, **options
+        tree,
+        url=url,
+        include_comments=False,
+        include_images=False,
+        date_extraction_params={"original_date": True, "extensive_search": False},
+        **options,
     )
 
 
-def _prose_chars(paragraphs: Iterable[str]) -> int:
-    return sum(len(p) for p in paragraphs if not _CHROME.fullmatch(p))
+def _contained(inner: list[str], outer: list[str]) -> float:
+    """Share of the word tokens of ``inner`` that ``outer`` also has (as multisets)."""
+    words = Counter(_WORD.findall(" ".join(inner)))
+    total = sum(words.values())
+    return sum((words & Counter(_WORD.findall(" ".join(outer)))).values()) / total if total else 0.0
 
 
-def clean_html(html: str, url: str | None = None) -> tuple[dict[str, str | None], list[str]]:
-    """Main text paragraphs and metadata (title, author, date) of an HTML page."""
+def _author(author: str | None) -> str | None:
+    author = _one_line(author)
+    if not author or len(_WORD.findall(author)) > 6 or _chrome(author):
+        return None
+    return author
+
+
+@dataclass
+class _Parts:
+    title: str | None
+    subtitle: str | None
+    paragraphs: list[str]
+    author: str | None = None
+    date: str | None = None
+
+
+def clean_html(html: str, url: str | None = None) -> _Parts:
+    """Main text paragraphs and metadata of an HTML page, parsed once.
+
+    trafilatura in precision mode gives the main text; the plain-text cleaner, run on the page's
+    flattened text, gives a second opinion. When trafilatura finds little, or when the cleaner's
+    body lies (almost) entirely within trafilatura's text, the cleaner's narrower body wins:
+    what trafilatura has beyond it is then chrome (related links, footers, comment forms).
+    """
+    # trafilatura refuses a bare fragment ("<p>…</p>"): give it a document around it.
     tree = trafilatura.load_html(html)
     if tree is None:
+        tree = trafilatura.load_html(f"<html><body>{html}</body></html>")
+    if tree is None:
         raise BadArticle("unparseable HTML")
-    doc = _extract(tree, url, favor_precision=True, include_tables=False)
-    paragraphs = _lines(doc.text or "") if doc else []
-    if _prose_chars(paragraphs) < 300:  # precision mode found (next to) nothing: ask for recall
-        second = _extract(tree, url, favor_recall=True, include_tables=True)
-        more = _lines(second.text or "") if second else []
-        if _prose_chars(more) > _prose_chars(paragraphs):
-            doc, paragraphs = doc or second, more
-    meta = {
-        "title": _clean_title(doc.title) if doc else None,
-        "author": doc.author if doc else None,
-        "date": doc.date if doc else None,
-    }
-    paragraphs = [p for p in paragraphs if p and not _CHROME.fullmatch(p)]
-    if not paragraphs:  # trafilatura gave up: clean the page's flattened text instead
-        title, _subtitle, paragraphs = clean_text(_page_text(tree), meta["title"])
-        meta["title"] = title
-    return meta, paragraphs
+    doc = _extract(tree, url, favor_precision=True, include_tables=False, with_metadata=True)
+    extracted = [p for p in _lines(doc.text or "") if p and not _chrome(p)] if doc else []
+    title = _html_title(tree, doc.title if doc else None)
+    date = doc.date if doc else None
+    if not date:  # htmldate's extensive search (dateparser over the page's text) is costly
+        date = find_date(tree, extensive_search=True, original_date=True, url=url)
+    parts = _Parts(title, None, extracted, _author(doc.author) if doc else None, date)
+    _, subtitle, body = clean_text(_page_text(tree))
+    if body and (
+        sum(map(len, extracted)) < _MIN_EXTRACTED_CHARS or _contained(body, extracted) >= _CONTAINED
+    ):
+        parts.subtitle, parts.paragraphs = subtitle, body
+    if not parts.paragraphs:  # last resort: trafilatura's recall mode, tables included
+        doc = _extract(tree, url, favor_recall=True, include_tables=True)
+        parts.paragraphs = [p for p in _lines(doc.text or "") if p] if doc else []
+    return parts
+
+
+def warm_up() -> None:
+    """Load what the first call would (trafilatura, htmldate's date parser and its locale
+    tables, which cost about a second): call it in a worker's parent process before forking."""
+    page = (
+        "<html><head><title>Новости дня</title></head><body><article><h1>Заголовок</h1>"
+        "<p>Опубликовано 5 января 2012 года в 10:30.</p>"
+        "<p>Первый абзац новости, достаточно длинный, чтобы его признали текстом статьи.</p>"
+        "</article></body></html>"
+    )
+    clean(RawArticle(html=page))
 
 
 # --- the stage -----------------------------------------------------------------------------------
@@ -382,26 +472,24 @@ def clean(raw: RawArticle, *, max_text_chars: int = 200_000) -> Clean:
     Raises :class:`BadArticle` when nothing is left or the text is longer than ``max_text_chars``.
     """
     title = _one_line(raw.title)
-    subtitle = author = published = None
+    parts = _Parts(title, None, [])
     if raw.html and raw.html.strip():
-        meta, paragraphs = clean_html(raw.html, raw.url)
-        title = title or meta["title"]
-        author, published = meta["author"], meta["date"]
-        if not paragraphs and raw.text:
-            title, subtitle, paragraphs = clean_text(raw.text, title)
-    else:
-        title, subtitle, paragraphs = clean_text(raw.text or "", title)
-    given = _key(title) if title else None
-    text = "\n\n".join(p for p in paragraphs if p and _key(p) != given)
+        parts = clean_html(raw.html, raw.url)
+        parts.title = title or parts.title
+    if not parts.paragraphs and raw.text and raw.text.strip():
+        parts = _Parts(*clean_text(raw.text, parts.title), author=parts.author, date=parts.date)
+    given = _key(parts.title) if parts.title else None
+    text = "\n\n".join(p for p in parts.paragraphs if p and _key(p) != given)
     if not text:
         raise BadArticle("empty after cleaning")
     if len(text) > max_text_chars:
         raise BadArticle(f"clean text too long: {len(text)} chars > {max_text_chars}")
+    subtitle = _one_line(parts.subtitle)
     return Clean(
         text=text,
-        title=_one_line(title),
-        subtitle=_one_line(subtitle),
-        author=_one_line(author),
-        published_at=raw.published_at or published or None,
+        title=_one_line(parts.title),
+        subtitle=subtitle if subtitle and _key(subtitle) != given else None,
+        author=parts.author,
+        published_at=raw.published_at or parts.date or None,
         language=detect_language(text),
     )

@@ -9,9 +9,10 @@ money are parsed (yargy, slow) only in the sentences that can hold them.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -36,8 +37,12 @@ ALIASES = {
     "евросоюз": "Евросоюз",
     "европейский союз": "Евросоюз",
 }
+PARTICLES = {"ле", "де", "дель", "ди", "да", "фон", "ван", "дер", "аль", "эль", "бен", "ибн"}
+CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+MONTHS = "январ|феврал|март|апрел|ма[йяею]|июн|июл|август|сентябр|октябр|ноябр|декабр"
+DATE_CUE = re.compile(rf"\b(?:{MONTHS})|\d\s*г|\d\.\d", re.IGNORECASE)
+MONEY_CUE = re.compile(r"\b(?:евро\b|доллар|руб(?:л|\b)|р\b)|[$€₽]", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
-CURRENCY = re.compile(r"евро|доллар|руб|\bр\b|[$€₽]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,29 +69,21 @@ class _Mention:
     name: tuple[str | None, str | None, str | None] = (None, None, None)  # first, last, middle
 
 
-@dataclass
-class _Group:
-    type: str
-    mentions: list[_Mention] = field(default_factory=list)
-
-
 def extract(text: str, *, published_at: str | None = None) -> Entities:
     """Find the entities, dates and sums of money in ``text``; offsets index into ``text``."""
     if not text.strip():
         return Entities()
     models = get_models()
-    sents = sentences(text)
-    mentions = _mentions(text, sents, models)
     lead = re.search(r"\n\s*\n", text)  # the first paragraph ends at the first blank line
     lead_end = lead.start() if lead else len(text)
-    groups = _merge(mentions)
-    most = max((len(group.mentions) for group in groups), default=1)
+    groups = _merge(_mentions(text, models))
+    most = max((len(group) for group in groups), default=1)
     entities = [_entity(text, lead_end, most, group) for group in groups]
     entities.sort(key=lambda e: (-e.salience, e.mentions[0].start, e.normal))
     return Entities(
         entities=entities,
-        dates=_dates(sents, published_at, models),
-        money=_money(sents, models),
+        dates=_dates(text, published_at, models),
+        money=_money(text, models),
     )
 
 
@@ -103,7 +100,12 @@ def sentences(text: str) -> list[Sentence]:
 
 def fold(text: str) -> str:
     """The form used to compare names: lowercase, ё as е."""
-    return text.lower().replace("ё", "е")
+    return _no_yo(text.lower())
+
+
+def _no_yo(text: str) -> str:
+    """ё as е (the models know words mostly as news spells them, without ё); same length."""
+    return text.replace("ё", "е").replace("Ё", "Е")
 
 
 # --- NER and normal forms -------------------------------------------------------------------
@@ -117,14 +119,12 @@ def _tokens(sents: list[Sentence]) -> list[Token]:
     ]
 
 
-def _mentions(text: str, sents: list[Sentence], models: Models) -> list[_Mention]:
-    spans = models.ner_tagger(text).spans
-    tokens = _tokens(sents)
-    starts = [tok.start for tok in tokens]
-    ranges = [(bisect_left(starts, span.start), bisect_left(starts, span.stop)) for span in spans]
+def _mentions(text: str, models: Models) -> list[_Mention]:
+    spans = models.ner_tagger(_no_yo(text)).spans
+    normals = _normals(text, [(span.type, span.start, span.stop) for span in spans], models)
     mentions = []
-    for span, (i, j), tags in zip(spans, ranges, _tag_windows(tokens, ranges, models)):
-        normal = _normalize(tokens[i:j], tags, span.type, models) or text[span.start : span.stop]
+    for span in spans:
+        normal = normals[span.type, text[span.start : span.stop]]
         mention = _Mention(span.start, span.stop, span.type, normal)
         if span.type == "PER":
             mention.name = _parse_name(normal)
@@ -132,9 +132,27 @@ def _mentions(text: str, sents: list[Sentence], models: Models) -> list[_Mention
     return mentions
 
 
+def _normals(
+    text: str, spans: list[tuple[str, int, int]], models: Models
+) -> dict[tuple[str, str], str]:
+    """The nominative of each distinct (type, surface), tagged where it first occurs."""
+    tokens = _tokens(sentences(text))
+    starts = [tok.start for tok in tokens]
+    first: dict[tuple[str, str], tuple[int, int]] = {}
+    for type_, start, stop in spans:
+        first.setdefault(
+            (type_, text[start:stop]), (bisect_left(starts, start), bisect_left(starts, stop))
+        )
+    tags = _tag_windows(tokens, list(first.values()), models)
+    return {
+        (type_, surface): _normalize(tokens[i:j], tag, type_, models) or surface
+        for ((type_, surface), (i, j)), tag in zip(first.items(), tags)
+    }
+
+
 def _window(tokens: list[Token], i: int, j: int) -> tuple[int, int]:
-    """The tokens the tagger needs to tag tokens[i:j]: up to CONTEXT more each side, same sentence."""
-    if i >= j:
+    """What the tagger needs to tag tokens[i:j]: CONTEXT more tokens each side, same sentence."""
+    if not any(_declinable(tok.text) for tok in tokens[i:j]):
         return i, i
     lo, hi = max(0, i - CONTEXT), min(len(tokens), j + CONTEXT)
     while tokens[lo].sent != tokens[i].sent:
@@ -144,15 +162,23 @@ def _window(tokens: list[Token], i: int, j: int) -> tuple[int, int]:
     return lo, hi
 
 
+def _declinable(word: str) -> bool:
+    """Could ``word`` be in an oblique case? Not "США", "BP" or "2017"."""
+    return not word.isupper() and bool(CYRILLIC.search(word))
+
+
 def _tag_windows(tokens: list[Token], ranges: list[tuple[int, int]], models: Models) -> list[list]:
     """The morph tags (pos, feats) of the tokens of each span, tagging only their windows."""
     windows = []
     for i, j in ranges:
         lo, hi = _window(tokens, i, j)
-        windows.append((i - lo, j - lo, tuple(tok.text for tok in tokens[lo:hi])))
-    unique = sorted({words for *_, words in windows}, key=lambda words: (len(words), words))
+        windows.append((i - lo, j - lo, tuple(_no_yo(tok.text) for tok in tokens[lo:hi])))
+    unique = sorted({words for *_, words in windows if words}, key=lambda w: (len(w), w))
     markups = dict(zip(unique, models.morph_tagger.map([list(words) for words in unique])))
-    return [[(tag.pos, tag.feats) for tag in markups[words].tokens[i:j]] for i, j, words in windows]
+    return [
+        [(tag.pos, tag.feats) for tag in markups[words].tokens[i:j]] if words else []
+        for i, j, words in windows
+    ]
 
 
 def _normalize(tokens: list[Token], tags: list, type_: str, models: Models) -> str:
@@ -173,7 +199,7 @@ def _normalize(tokens: list[Token], tags: list, type_: str, models: Models) -> s
 
 
 def _nominative(word: str, pos: str, feats: dict[str, str], models: Models) -> str:
-    if pos not in INFLECTABLE or feats.get("Case", "Nom") == "Nom":
+    if pos not in INFLECTABLE or feats.get("Case", "Nom") == "Nom" or not _declinable(word):
         return word
     form = _form(models.morph_vocab(word.lower()), pos, feats)
     nominative = form.inflect({"Nom"}) if form else None
@@ -198,29 +224,38 @@ def _form(forms: list, pos: str, feats: dict[str, str]) -> Any:
 
 @lru_cache(maxsize=4096)
 def _parse_name(normal: str) -> tuple[str | None, str | None, str | None]:
-    """(first, last, middle) of a person's name in the nominative."""
-    models = get_models()
-    if " " not in normal.strip():
-        word = normal.strip()
-        parse = models.morph_vocab.parse(word)[0]
-        is_first = "Name" in parse.tag and models.morph_vocab.word_is_known(word)
-        return (word, None, None) if is_first else (None, word, None)
-    match = models.names_extractor.find(normal)
-    if not match:
+    """(first, last, middle) of a name in the nominative, read in the news order "Имя Отчество
+    Фамилия"; initials ("В. Путин") stand for the first and the middle name."""
+    words = re.sub(r"\b(\w)\.\s*", r"\1. ", normal).split()
+    if not words:
         return (None, None, None)
-    name = match.fact
-    return (name.first, name.last, name.middle)
+    if len(words) == 1:
+        return (words[0], None, None) if _grammeme(words[0], "Name") else (None, words[0], None)
+    first = words[0].rstrip(".")
+    middle = words[1].rstrip(".") if words[1].endswith(".") or _grammeme(words[1], "Patr") else None
+    rest = words[2:] if middle else words[1:]
+    last = rest.pop() if rest else None
+    while last and rest and fold(rest[-1]) in PARTICLES:
+        last = f"{rest.pop()} {last}"
+    return (first, last, middle)
+
+
+def _grammeme(word: str, grammeme: str) -> bool:
+    """Is ``word`` a dictionary word whose likeliest reading has ``grammeme`` (Name, Patr…)?"""
+    vocab = get_models().morph_vocab
+    return vocab.word_is_known(word) and grammeme in vocab.parse(word)[0].tag
 
 
 # --- merging --------------------------------------------------------------------------------
 
 
-def _merge(mentions: list[_Mention]) -> list[_Group]:
-    groups: dict[tuple[str, ...], _Group] = {}
+def _merge(mentions: list[_Mention]) -> list[list[_Mention]]:
+    """The mentions grouped by the entity they name, in text order."""
+    groups: dict[tuple[str, ...], list[_Mention]] = {}
     people = _people(mentions)
     for mention in mentions:
         key = _person_key(mention, people) if mention.type == "PER" else _key(mention)
-        groups.setdefault(key, _Group(mention.type)).mentions.append(mention)
+        groups.setdefault(key, []).append(mention)
     return list(groups.values())
 
 
@@ -263,16 +298,15 @@ def _person_key(mention: _Mention, people: set[tuple[str, str]]) -> tuple[str, .
 # --- entities -------------------------------------------------------------------------------
 
 
-def _entity(text: str, lead_end: int, most: int, group: _Group) -> Entity:
-    mentions = sorted(group.mentions, key=lambda m: m.start)
+def _entity(text: str, lead_end: int, most: int, mentions: list[_Mention]) -> Entity:
+    type_ = mentions[0].type
     first = last = middle = None
-    if group.type == "PER":
-        first, last, middle = (_most_common([m.name[k] for m in mentions]) for k in range(3))
-        if first and len(first) == 1:  # an initial only
-            first = _most_common([m.name[0] for m in mentions if m.name[0] != first])
-    normal = " ".join(p for p in (first, middle, last) if p) or _normal(mentions)
+    if type_ == "PER":
+        first, last, middle = (_name_part(mentions, k) for k in range(3))
+    parts = [f"{p}." if len(p) == 1 else p for p in (first, middle, last) if p]
+    normal = " ".join(parts) or _normal(mentions)
     return Entity(
-        type=group.type,
+        type=type_,
         normal=normal,
         first=first,
         last=last,
@@ -283,6 +317,13 @@ def _entity(text: str, lead_end: int, most: int, group: _Group) -> Entity:
             Mention(start=m.start, stop=m.stop, text=text[m.start : m.stop]) for m in mentions
         ],
     )
+
+
+def _name_part(mentions: list[_Mention], k: int) -> str | None:
+    """The commonest spelling of the k-th part of a person's name (first, last, middle), an
+    initial only if nothing longer is known."""
+    values = [m.name[k] for m in mentions]
+    return _most_common([v for v in values if v and len(v) > 1]) or _most_common(values)
 
 
 def _normal(mentions: list[_Mention]) -> str:
@@ -311,27 +352,65 @@ def _salience(mentions: list[_Mention], most: int, length: int, lead_end: int) -
 # --- dates and money ------------------------------------------------------------------------
 
 
-def _dates(sents: list[Sentence], published_at: str | None, models: Models) -> list[DateFact]:
+def _dates(text: str, published_at: str | None, models: Models) -> list[DateFact]:
     published = _published(published_at)
     facts = []
-    for sent in sents:
-        if not DIGIT.search(sent.text):
-            continue
-        for match in models.dates_extractor(sent.text):
-            found = match.fact
-            year = found.year or _infer_year(found.month, found.day, published)
-            facts.append(
-                DateFact(
-                    start=sent.start + match.start,
-                    stop=sent.start + match.stop,
-                    text=sent.text[match.start : match.stop],
-                    value=_iso(year, found.month, found.day),
-                    year=year,
-                    month=found.month,
-                    day=found.day,
-                )
+    for start, stop, found in _near_cues(text, DATE_CUE, models.dates_extractor, 2, 3):
+        year = found.year or _infer_year(found.month, found.day, published)
+        facts.append(
+            DateFact(
+                start=start,
+                stop=stop,
+                text=text[start:stop],
+                value=_iso(year, found.month, found.day),
+                year=year,
+                month=found.month,
+                day=found.day,
             )
+        )
     return facts
+
+
+def _money(text: str, models: Models) -> list[MoneyFact]:
+    return [
+        MoneyFact(
+            start=start,
+            stop=stop,
+            text=text[start:stop],
+            amount=float(found.amount),
+            currency=found.currency,
+        )
+        for start, stop, found in _near_cues(text, MONEY_CUE, models.money_extractor, 6, 3)
+    ]
+
+
+def _near_cues(
+    text: str, cue: re.Pattern, extractor: Any, before: int, after: int
+) -> Iterator[tuple[int, int, Any]]:
+    """(start, stop, fact) of the extractor's matches; it (yargy, slow) reads only the stretches
+    from ``before`` words left of a cue to ``after`` words right of it."""
+    for lo, hi in _stretches(text, cue, before, after):
+        if not DIGIT.search(text, lo, hi):
+            continue  # every date and every sum has a number
+        for match in extractor(text[lo:hi]):
+            yield lo + match.start, lo + match.stop, match.fact
+
+
+def _stretches(text: str, cue: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
+    at = [match.start() for match in cue.finditer(text)]
+    if not at:
+        return []
+    words = [match.span() for match in re.finditer(r"\S+", text)]
+    starts = [start for start, _ in words]
+    ranges: list[list[int]] = []  # word index ranges, overlapping ones merged
+    for offset in at:
+        k = bisect_right(starts, offset) - 1
+        lo, hi = max(0, k - before), min(len(words) - 1, k + after)
+        if ranges and lo <= ranges[-1][1]:
+            ranges[-1][1] = max(hi, ranges[-1][1])
+        else:
+            ranges.append([lo, hi])
+    return [(words[lo][0], words[hi][1]) for lo, hi in ranges]
 
 
 def _published(published_at: str | None) -> date | None:
@@ -365,21 +444,3 @@ def _iso(year: int | None, month: int | None, day: int | None) -> str | None:
         return f"{year:04d}-{month:02d}" if month else f"{year:04d}"
     except ValueError:
         return None
-
-
-def _money(sents: list[Sentence], models: Models) -> list[MoneyFact]:
-    facts = []
-    for sent in sents:
-        if not (DIGIT.search(sent.text) and CURRENCY.search(sent.text)):
-            continue
-        for match in models.money_extractor(sent.text):
-            facts.append(
-                MoneyFact(
-                    start=sent.start + match.start,
-                    stop=sent.start + match.stop,
-                    text=sent.text[match.start : match.stop],
-                    amount=float(match.fact.amount),
-                    currency=match.fact.currency,
-                )
-            )
-    return facts

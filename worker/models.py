@@ -1,4 +1,8 @@
-"""natasha models, loaded once per process (in the Celery parent before fork, when possible)."""
+"""natasha models, loaded once per process (in the Celery parent before fork, when possible).
+
+Only what the stages use: no syntax parser (ORG/LOC heads are found from the morph tags) and no
+names extractor (names are read positionally, see ``worker.entities``).
+"""
 
 from __future__ import annotations
 
@@ -13,24 +17,18 @@ with warnings.catch_warnings():
         DatesExtractor,
         MoneyExtractor,
         MorphVocab,
-        NamesExtractor,
         NewsEmbedding,
         NewsMorphTagger,
         NewsNERTagger,
-        NewsSyntaxParser,
-        Segmenter,
     )
 
 
 @dataclass(frozen=True)
 class Models:
-    segmenter: Segmenter
     embedding: NewsEmbedding
     morph_vocab: MorphVocab
     morph_tagger: NewsMorphTagger
-    syntax_parser: NewsSyntaxParser
     ner_tagger: NewsNERTagger
-    names_extractor: NamesExtractor
     dates_extractor: DatesExtractor
     money_extractor: MoneyExtractor
 
@@ -43,13 +41,10 @@ def get_models() -> Models:
         embedding = NewsEmbedding()
         morph_vocab = MorphVocab()
         return Models(
-            segmenter=Segmenter(),
             embedding=embedding,
             morph_vocab=morph_vocab,
             morph_tagger=NewsMorphTagger(embedding),
-            syntax_parser=NewsSyntaxParser(embedding),
             ner_tagger=NewsNERTagger(embedding),
-            names_extractor=NamesExtractor(morph_vocab),
             dates_extractor=DatesExtractor(morph_vocab),
             money_extractor=MoneyExtractor(morph_vocab),
         )

@@ -1,0 +1,200 @@
+"""The entities stage (worker.entities.extract) and the NER evaluation's metric functions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from razdel import tokenize
+
+from worker.entities import extract
+from worker.evaluate import ner
+from worker.schema import Entities, Entity
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/gazeta_2017_putin_trump_call.txt"
+
+
+@pytest.fixture(scope="module")
+def body() -> str:
+    """The article body: the 17 paragraphs between the subtitle and «Новости и материалы»."""
+    raw = SAMPLE.read_text(encoding="utf-8")
+    start = raw.index("Президенты России и США Владимир Путин")
+    return raw[start : raw.index("Новости и материалы")].strip()
+
+
+@pytest.fixture(scope="module")
+def found(body: str) -> Entities:
+    return extract(body, published_at="2017-05-02T10:00:00+03:00")
+
+
+def only(found: Entities, type_: str, normal: str) -> Entity:
+    matches = [e for e in found.entities if e.type == type_ and e.normal == normal]
+    assert len(matches) == 1, [(e.type, e.normal) for e in found.entities]
+    return matches[0]
+
+
+def test_every_offset_points_at_its_text(body: str, found: Entities) -> None:
+    spans = [m for e in found.entities for m in e.mentions] + found.dates + found.money
+    assert spans
+    for span in spans:
+        assert body[span.start : span.stop] == span.text
+
+
+@pytest.mark.parametrize(
+    ("normal", "first", "last", "stem"),
+    [
+        ("Владимир Путин", "Владимир", "Путин", "Путин"),
+        ("Дональд Трамп", "Дональд", "Трамп", "Трамп"),
+    ],
+)
+def test_a_person_is_one_entity_with_all_mentions(
+    body: str, found: Entities, normal: str, first: str, last: str, stem: str
+) -> None:
+    person = only(found, "PER", normal)
+    assert (person.first, person.last) == (first, last)
+    assert person.count == len(person.mentions) >= 5
+    # every occurrence of the surname, in any case form, is one of this entity's mentions
+    for occurrence in re.finditer(rf"\b{stem}\w*", body):
+        assert any(m.start <= occurrence.start() < m.stop for m in person.mentions), occurrence
+    others = [e for e in found.entities if e is not person and e.last == last]
+    assert not others
+
+
+def test_places_merge_their_forms_and_aliases(found: Entities) -> None:
+    russia = only(found, "LOC", "Россия")
+    usa = only(found, "LOC", "США")
+    assert {"России", "Россией"} <= {m.text for m in russia.mentions}
+    assert {"США", "Соединенных Штатов"} <= {m.text for m in usa.mentions}
+
+
+def test_entities_are_ordered_by_salience(found: Entities) -> None:
+    saliences = [e.salience for e in found.entities]
+    assert saliences == sorted(saliences, reverse=True)
+    assert all(0 <= s <= 1 for s in saliences)
+    assert {e.normal for e in found.entities[:2]} == {"Владимир Путин", "Дональд Трамп"}
+    assert found.entities[-1].salience < found.entities[0].salience
+
+
+def test_dates_resolve_to_iso(found: Entities) -> None:
+    values = {d.text: d.value for d in found.dates}
+    assert values["28 января 2017 года"] == "2017-01-28"
+    assert values["4 апреля"] == "2017-04-04"  # the year from published_at
+
+
+def test_a_date_without_a_year_takes_the_nearest_one() -> None:
+    text = "Встреча прошла 28 декабря, следующая назначена на 5 марта 2018 г."
+    dates = extract(text, published_at="2017-01-10").dates
+    assert [(d.text, d.value) for d in dates] == [
+        ("28 декабря", "2016-12-28"),
+        ("5 марта 2018 г.", "2018-03-05"),
+    ]
+    unknown = extract(text).dates[0]
+    assert (unknown.value, unknown.year, unknown.month, unknown.day) == (None, None, 12, 28)
+
+
+def test_money_has_amount_and_currency() -> None:
+    text = "Компания получила кредит в 5 млн рублей и 2,5 млрд долларов, а также 100 евро."
+    money = extract(text).money
+    assert [(m.text, m.amount, m.currency) for m in money] == [
+        ("5 млн рублей", 5_000_000.0, "RUB"),
+        ("2,5 млрд долларов", 2_500_000_000.0, "USD"),
+        ("100 евро", 100.0, "EUR"),
+    ]
+    assert all(text[m.start : m.stop] == m.text for m in money)
+
+
+def test_a_bare_surname_joins_only_an_unambiguous_person() -> None:
+    text = (
+        "Министр Сергей Иванов встретился с Александром Ивановым. "
+        "Иванов заявил, что встреча прошла успешно."
+    )
+    people = {e.normal: e for e in extract(text).entities if e.type == "PER"}
+    assert people["Сергей Иванов"].count == people["Александр Иванов"].count == 1
+    assert people["Иванов"].mentions[0].text == "Иванов"
+
+
+def test_names_keep_yo_and_compare_without_it() -> None:
+    text = "Конструктор Сергей Королёв родился в Житомире. Королев создал первую ракету."
+    (person,) = [e for e in extract(text).entities if e.type == "PER"]
+    assert (person.normal, person.count) == ("Сергей Королёв", 2)
+
+
+def test_patronymic_and_initials() -> None:
+    text = "Владимир Владимирович Путин провел встречу. Путин заявил о поддержке. В. Путин уехал."
+    (person,) = [e for e in extract(text).entities if e.type == "PER"]
+    assert (person.first, person.middle, person.last) == ("Владимир", "Владимирович", "Путин")
+    assert person.count == 3
+
+
+def test_an_organisation_declines_its_head_only() -> None:
+    text = "Представитель Министерства иностранных дел заявил о готовности к диалогу."
+    normals = {e.normal for e in extract(text).entities if e.type == "ORG"}
+    assert "Министерство иностранных дел" in normals
+
+
+def test_extract_is_deterministic(body: str, found: Entities) -> None:
+    again = extract(body, published_at="2017-05-02T10:00:00+03:00")
+    assert again.model_dump() == found.model_dump()
+
+
+def test_blank_text_has_no_entities() -> None:
+    assert extract("  \n ") == Entities()
+
+
+# --- the NER evaluation ---------------------------------------------------------------------
+
+TEXT = "Президент Владимир Путин прибыл в Москву и встретился с Сергеем Ивановым."
+
+
+def span(fragment: str, type_: str, **normal: str | None) -> dict:
+    start = TEXT.index(fragment)
+    return {"start": start, "stop": start + len(fragment), "type": type_, **normal}
+
+
+GOLD = [
+    span("Владимир Путин", "PER", lastname="Путин", firstname="Владимир"),
+    span("Москву", "LOC", normal="Москва"),
+    span("Сергеем Ивановым", "PER", lastname="Иванов", firstname="Сергей", patronymic="Ильич"),
+]
+
+
+def test_token_counts_follow_naeval() -> None:
+    tokens = list(tokenize(TEXT))
+    pred = [span("Путин", "PER"), span("Сергеем", "PER"), span("Москву", "ORG")]
+    # gold PER tokens: Владимир, Путин, Сергеем, Ивановым; predicted: Путин, Сергеем
+    assert ner.token_counts(tokens, GOLD, pred, "PER") == ner.Counts(2, 2, 2, 4)
+    assert ner.token_counts(tokens, GOLD, pred, "LOC") == ner.Counts(0, 0, 0, 1)
+    assert ner.token_counts(tokens, GOLD, pred, "ORG") == ner.Counts(0, 1, 0, 0)
+
+
+def test_span_counts_need_exact_bounds() -> None:
+    pred = [span("Владимир Путин", "PER"), span("Сергеем", "PER")]
+    assert ner.span_counts(GOLD, pred, "PER") == ner.Counts(1, 2, 1, 2)
+    scores = ner.span_counts(GOLD, pred, "PER").scores()
+    assert scores == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert ner.Counts().scores() == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+def test_normal_checks_compare_folded_parts_of_exact_matches() -> None:
+    pred = [
+        span("Владимир Путин", "PER", last="путин", first="Вова", middle=None),
+        span("Москву", "LOC", normal="Москва"),
+        span("Ивановым", "PER", last="Иванов", first="Сергей", middle=None),  # not exact
+    ]
+    checks = list(ner.normal_checks(GOLD, pred))
+    assert checks == [("PER_last", True), ("PER_first", False), ("LOC", True)]
+    assert ner.accuracy(checks)["PER_first"] == {"accuracy": 0.0, "spans": 1}
+
+
+def test_evaluate_on_a_tiny_file(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": TEXT, "spans": GOLD}, ensure_ascii=False))
+    result = ner.evaluate(path, progress=False)
+    assert result["docs"] == 1
+    assert result["token"]["LOC"]["f1"] == 1.0
+    assert result["span"]["PER"]["recall"] == 1.0
+    assert result["normal"]["PER_last"] == {"accuracy": 1.0, "spans": 2}
+    assert result["normal"]["PER_middle"] == {"accuracy": 0.0, "spans": 1}
+    json.dumps(result)
