@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -79,7 +79,12 @@ class Settings(BaseSettings):
 
     # --- worker --------------------------------------------------------------------------
     concurrency: int = Field(0, ge=0, description="Worker processes; 0 = number of cores.")
-    task_time_limit: int = Field(120, description="Hard time limit of one stage, seconds.")
+    task_time_limit: float = Field(
+        120, gt=0, description="Hard time limit of one stage, seconds (soft: 90% of it)."
+    )
+    max_deliveries: int = Field(
+        3, ge=1, description="Deliveries of one task message (worker deaths) before dead letter."
+    )
     max_retries: int = Field(8, description="Retries of a failing delivery before dead letter.")
     visibility_timeout: int = Field(
         3600, description="Seconds before an unacknowledged Redis message is redelivered."
@@ -95,6 +100,15 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: console on a terminal, JSON otherwise."
     )
+
+    @model_validator(mode="after")
+    def _visibility_above_tasks(self) -> Settings:
+        if self.visibility_timeout <= self.task_time_limit:
+            raise ValueError(
+                "NEWSWORKER_VISIBILITY_TIMEOUT must exceed NEWSWORKER_TASK_TIME_LIMIT, or a "
+                "running task's message is handed to a second worker"
+            )
+        return self
 
     # --- derived -------------------------------------------------------------------------
     @property

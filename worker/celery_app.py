@@ -27,7 +27,7 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     task_time_limit=settings.task_time_limit,
-    task_soft_time_limit=max(1, settings.task_time_limit - 10),
+    task_soft_time_limit=settings.task_time_limit * 0.9,
     broker_transport_options={
         "visibility_timeout": settings.visibility_timeout,
         "socket_keepalive": True,  # kombu drops it for unix sockets

@@ -49,3 +49,5 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # pymorphy2 announces every dictionary load at INFO: once per process, no news to users.
+    logging.getLogger("pymorphy2").setLevel(max(level, logging.WARNING))

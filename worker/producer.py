@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import redis
+
 from config import Settings
 from worker.ingest import Submission
 from worker.store import ORDINARY, Store
@@ -85,7 +87,11 @@ def wait(
         landed = 0
         for i in range(0, len(ids), 1000):
             chunk = ids[i : i + 1000]
-            for article_id, state in zip(chunk, store.states(chunk), strict=True):
+            try:
+                states = store.states(chunk)
+            except (redis.ConnectionError, redis.TimeoutError):
+                break  # Redis is restarting: ask again at the next poll
+            for article_id, state in zip(chunk, states, strict=True):
                 if state is None:
                     continue
                 where, _, token = state.partition(":")

@@ -147,6 +147,16 @@ class Store:
         ]
         return bool(self._dead(keys=keys, args=args))
 
+    def count_delivery(self, delivery: str) -> int:
+        """Count one more delivery of a task message; return how many there have been."""
+        key = self.settings.key("deliveries", delivery)
+        with self.redis.pipeline() as pipe:
+            n, _ = pipe.incr(key).expire(key, 7 * 24 * 3600).execute()
+        return int(n)
+
+    def forget_deliveries(self, delivery: str) -> None:
+        self.redis.delete(self.settings.key("deliveries", delivery))
+
     # -- dead letters -------------------------------------------------------------------
     def dead_entries(self, count: int | None = None) -> Iterator[DeadEntry]:
         last = "-"

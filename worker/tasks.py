@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from celery import Task, chain
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_postrun, task_prerun
 
 from config import get_settings
@@ -61,9 +61,29 @@ def _unbind_context(**_: object) -> None:
 
 
 class StageTask(Task):
-    """Base of the pipeline's tasks: a final failure sends the article to the dead letters."""
+    """Base of the pipeline's tasks: a final failure sends the article to the dead letters.
+
+    So does a *poison* message: one delivered more than ``NEWSWORKER_MAX_DELIVERIES`` times
+    without finishing, because it kills the worker process that runs it (OOM, crash).
+    """
 
     stage = "unknown"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = self.request
+        if request.id and not request.is_eager:
+            limit = get_settings().max_deliveries
+            n = _store().count_delivery(f"{request.id}:{request.retries}")
+            if n > limit:
+                article_id, token, kind = _identity(args)
+                reason = f"poison message: delivered {n} times without finishing"
+                _store().dead_letter(article_id, token, stage=self.stage, reason=reason, kind=kind)
+                log.error("dead_lettered", stage=self.stage, reason=reason)
+                raise Ignore()
+        return super().__call__(*args, **kwargs)
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
+        _store().forget_deliveries(f"{task_id}:{self.request.retries}")
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
         article_id, token, kind = _identity(tuple(args))
@@ -77,8 +97,8 @@ class StageTask(Task):
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, BadArticle):
         return str(exc)
-    if isinstance(exc, SoftTimeLimitExceeded):
-        return "stage time limit exceeded"
+    if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+        return f"stage time limit exceeded ({exc})"
     return f"{type(exc).__name__}: {exc}"
 
 
