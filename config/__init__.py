@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(
         3, ge=1, description="Deliveries of one task message (worker deaths) before dead letter."
     )
+    max_memory_mb: int = Field(
+        1500, description="A worker process above this resident size is replaced after its task."
+    )
     max_retries: int = Field(8, description="Retries of a failing delivery before dead letter.")
     visibility_timeout: int = Field(
         3600, description="Seconds before an unacknowledged Redis message is redelivered."

@@ -68,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _state["redis_proc"] = proc
     postgres_dsn = os.environ.get("NEWSWORKER_TEST_POSTGRES_DSN") or _start_postgres(tmp)
     run = uuid.uuid4().hex[:8]
+    _state["runs"] = [run]
     os.environ.update(
         {
             "NEWSWORKER_REDIS_URL": redis_url,
@@ -86,18 +87,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove what this run wrote: its Redis keys and queues, its PostgreSQL tables."""
+    import psycopg
+
     from config import get_settings
     from worker.store import connect
 
     settings = get_settings()
+    runs: list[str] = _state.get("runs", [])  # type: ignore[assignment]
     try:
         client = connect(settings)
-        keys = list(client.scan_iter(f"{settings.key_prefix}:*", count=1000))
-        keys += list(client.scan_iter(f"*{settings.queue}*", count=1000))
-        for i in range(0, len(keys), 500):
-            client.delete(*keys[i : i + 500])
+        for run in runs:
+            keys = list(client.scan_iter(f"*nwtest-{run}*", count=1000))
+            for i in range(0, len(keys), 500):
+                client.delete(*keys[i : i + 500])
+        with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+            for run in runs:
+                conn.execute(f"DROP TABLE IF EXISTS nwtest_{run}")
     except Exception as exc:  # cleaning up must not hide the tests' own result
-        print(f"cleanup of test keys failed: {exc}", file=sys.stderr)
+        print(f"cleanup after the tests failed: {exc}", file=sys.stderr)
     if "pg" in _state:
         _state["pg"].cleanup()  # type: ignore[attr-defined]
     proc = _state.get("redis_proc")
@@ -149,8 +157,12 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
-        from worker.celery_app import app
+        from celery import Celery
 
+        from config import Settings
+
+        broker = Settings(**settings_overrides(self.env)).effective_broker_url
+        app = Celery(broker=broker)
         name = f"w{uuid.uuid4().hex[:6]}@%h"
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
@@ -180,6 +192,25 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
+
+
+def settings_overrides(env: dict[str, str]) -> dict[str, str]:
+    """NEWSWORKER_* variables of ``env`` as Settings keyword arguments."""
+    prefix = "NEWSWORKER_"
+    return {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+
+
+def namespace(**settings: object) -> dict[str, str]:
+    """Environment for a test of its own: fresh key prefix, queue and table, plus ``settings``."""
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
+        "NEWSWORKER_QUEUE": f"nwtest-{run}",
+        "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
+    }
+    env.update({f"NEWSWORKER_{k.upper()}": str(v) for k, v in settings.items()})
+    _state.setdefault("runs", []).append(run)  # type: ignore[union-attr]
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
+    worker_max_memory_per_child=settings.max_memory_mb * 1024,  # KiB
     task_time_limit=settings.task_time_limit,
     task_soft_time_limit=settings.task_time_limit * 0.9,
     broker_transport_options={

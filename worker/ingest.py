@@ -56,8 +56,11 @@ def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def _items(data: bytes, kind: Kind, origin: str) -> Iterator[Submission]:
-    """One submission per article: a JSON object, each element of a JSON array, each JSONL line."""
+def _items(data: bytes, kind: Kind, origin: str, lines: bool | None) -> Iterator[Submission]:
+    """One submission per article: a JSON object, each element of a JSON array, each JSONL line.
+
+    ``lines``: True for JSONL, False for one JSON document, None to tell by the content.
+    """
     if kind != "json":
         yield Submission(derive_id(data, kind), kind, data, origin)
         return
@@ -69,7 +72,7 @@ def _items(data: bytes, kind: Kind, origin: str) -> Iterator[Submission]:
         for n, rec in enumerate(whole, 1):
             line = json.dumps(rec, ensure_ascii=False).encode()
             yield Submission(derive_id(line, kind), kind, line, f"{origin}[{n}]")
-    elif whole is not None or len(data.strip().splitlines()) <= 1:
+    elif whole is not None or lines is False or len(data.strip().splitlines()) <= 1:
         # One JSON document (or one undecodable line, which the worker will dead-letter).
         yield Submission(derive_id(data, kind), kind, data, origin)
     else:
@@ -92,7 +95,7 @@ def read_paths(paths: list[str]) -> Iterator[Submission]:
     for raw in paths:
         if raw == "-":
             data = sys.stdin.buffer.read()
-            yield from _items(data, _sniff(data), "<stdin>")
+            yield from _items(data, _sniff(data), "<stdin>", None)
             continue
         path = Path(raw)
         if path.is_dir():
@@ -103,5 +106,7 @@ def read_paths(paths: list[str]) -> Iterator[Submission]:
             raise FileNotFoundError(f"no such file or directory: {raw}")
         for file in files:
             data = file.read_bytes()
-            kind = SUFFIX_KIND.get(file.suffix.lower()) or _sniff(data)
-            yield from _items(data, kind, str(file))
+            suffix = file.suffix.lower()
+            kind = SUFFIX_KIND.get(suffix) or _sniff(data)
+            lines = {".json": False, ".jsonl": True, ".ndjson": True}.get(suffix)
+            yield from _items(data, kind, str(file), lines)

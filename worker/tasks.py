@@ -140,7 +140,7 @@ def summarize(self: StageTask, doc: dict[str, Any]) -> dict[str, Any]:
     "deliver",
     autoretry_for=(SinkUnavailable,),
     retry_backoff=2,
-    retry_backoff_max=300,
+    retry_backoff_max=min(300, get_settings().visibility_timeout // 2),  # ETA < visibility
     retry_jitter=True,
     max_retries=get_settings().max_retries,
 )

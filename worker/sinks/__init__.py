@@ -24,7 +24,8 @@ class Sink(Protocol):
 
 
 def build_sinks(settings: Settings) -> list[Sink]:
-    """The sinks named in ``NEWSWORKER_SINKS``, in order."""
+    """The sinks named in ``NEWSWORKER_SINKS``; redis last, so that its stream announces an
+    article only once every other sink has it."""
     from worker.sinks.jsonl import JsonlSink
     from worker.sinks.postgres import PostgresSink
     from worker.sinks.redis import RedisSink
@@ -33,4 +34,5 @@ def build_sinks(settings: Settings) -> list[Sink]:
     unknown = [n for n in settings.sink_names if n not in known]
     if unknown:
         raise ValueError(f"unknown sink(s) {unknown}; choose from {sorted(known)}")
-    return [known[name](settings) for name in settings.sink_names]
+    names = sorted(dict.fromkeys(settings.sink_names), key=lambda name: name == "redis")
+    return [known[name](settings) for name in names]

@@ -1,0 +1,272 @@
+"""Delivery guarantees under failure: workers killed, Redis restarted, PostgreSQL away,
+the same articles sent twice. Each test has its own keys, queue, table and worker."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from conftest import Worker, namespace, newsworker, settings_overrides
+
+from config import Settings
+from worker.embedded import redis_server_binary
+from worker.store import Store
+
+
+def write_articles(path: Path, n: int, dev_pages: list[dict], tag: str) -> list[str]:
+    """n articles (the dev pages' scraped text, reused with new ids) as JSONL; their ids."""
+    ids = []
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            page = dev_pages[i % len(dev_pages)]
+            ids.append(f"{tag}-{i}")
+            fh.write(json.dumps({"id": ids[-1], "text": page["page_text"]}, ensure_ascii=False))
+            fh.write("\n")
+    return ids
+
+
+def landed(settings: Settings, ids: list[str]) -> Counter[str]:
+    states = Store(settings).states(ids)
+    return Counter(s.split(":")[0] if s else "pending" for s in states)
+
+
+def wait_landed(settings: Settings, ids: list[str], timeout: float) -> Counter[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = landed(settings, ids)
+        if not counts["pending"] or time.monotonic() > deadline:
+            return counts
+        time.sleep(1)
+
+
+def stream_ids(settings: Settings) -> Counter[str]:
+    store = Store(settings)
+    entries = store.redis.xrange(settings.key(settings.stream))
+    return Counter(fields[b"id"].decode() for _, fields in entries)
+
+
+def postgres_ids(settings: Settings) -> Counter[str]:
+    with psycopg.connect(os.environ["NEWSWORKER_POSTGRES_DSN"]) as conn:
+        rows = conn.execute(f"SELECT id FROM {settings.postgres_table}").fetchall()
+    return Counter(r[0] for r in rows)
+
+
+def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
+    env = namespace(sinks="redis,postgres", task_time_limit=15, visibility_timeout=20)
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 200, dev_pages, "kill")
+    first = Worker(tmp_path / "w1.log", concurrency=2, env=env).start()
+    out = newsworker("submit", str(tmp_path / "batch.jsonl"), env=env)
+    assert json.loads(out.stdout)["queued"] == 200, out.stderr
+    while landed(settings, ids)["processed"] < 20:
+        assert first.proc.poll() is None, first.tail()
+        time.sleep(0.2)
+    os.killpg(first.proc.pid, signal.SIGKILL)  # the main process and its pool, mid-batch
+    first.proc.wait()
+    assert landed(settings, ids)["pending"] > 0  # it really died with work left
+    second = Worker(tmp_path / "w2.log", concurrency=2, env=env).start()
+    try:
+        counts = wait_landed(settings, ids, timeout=300)
+    finally:
+        second.stop()
+    assert counts == Counter(processed=200), second.tail()
+    assert stream_ids(settings) == Counter({i: 1 for i in ids})
+    assert postgres_ids(settings) == Counter({i: 1 for i in ids})
+
+
+def test_redis_restart_mid_batch_loses_nothing(tmp_path, dev_pages):
+    password = "pw-" + os.urandom(6).hex()
+    data = tmp_path / "redis"
+    data.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+             "--requirepass", password, "--appendonly", "yes", "--save", "",
+             "--dir", str(data)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return proc
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis did not start")
+
+    redis_proc = start_redis()
+    env = namespace(redis_url=f"redis://:{password}@127.0.0.1:{port}/0", visibility_timeout=30,
+                    task_time_limit=20)  # fmt: skip
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 60, dev_pages, "restart")
+    worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
+    try:
+        out = newsworker("submit", str(tmp_path / "batch.jsonl"), env=env)
+        assert json.loads(out.stdout)["queued"] == 60, out.stderr
+        while landed(settings, ids)["processed"] < 10:
+            time.sleep(0.2)
+        redis_proc.terminate()  # a clean restart: the append-only file holds everything
+        redis_proc.wait(30)
+        time.sleep(2)
+        redis_proc = start_redis()
+        counts = wait_landed(settings, ids, timeout=300)
+        assert counts == Counter(processed=60), worker.tail()
+        assert stream_ids(settings) == Counter({i: 1 for i in ids})
+        assert worker.proc.poll() is None
+        assert password not in worker.log.read_text(errors="replace")
+        assert password not in out.stderr + out.stdout
+    finally:
+        worker.stop()
+        redis_proc.terminate()
+        redis_proc.wait(30)
+
+
+class Proxy:
+    """A TCP proxy to PostgreSQL that can be switched off (connections refused, open ones cut)."""
+
+    def __init__(self, dsn: str) -> None:
+        parts = urlsplit(dsn)
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        host = query.get("host") or parts.hostname or "127.0.0.1"
+        pg_port = parts.port or 5432
+        self.upstream: tuple[int, object] = (
+            (socket.AF_UNIX, f"{host}/.s.PGSQL.{pg_port}")
+            if host.startswith("/")
+            else (socket.AF_INET, (host, pg_port))
+        )
+        self.user = parts.username or "postgres"
+        self.database = parts.path.lstrip("/") or "postgres"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        if self.listener:
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
+            self.listener.close()
+            self.listener = None
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+        self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            family, address = self.upstream
+            server = socket.socket(family)
+            server.connect(address)  # type: ignore[arg-type]
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+
+def test_postgres_outage_delays_but_loses_nothing(tmp_path, dev_pages):
+    proxy = Proxy(os.environ["NEWSWORKER_POSTGRES_DSN"])
+    proxy.up()
+    env = namespace(sinks="postgres,redis", postgres_dsn=proxy.dsn)
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 150, dev_pages, "pgdown")
+    worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
+    try:
+        out = newsworker("submit", str(tmp_path / "batch.jsonl"), env=env)
+        assert json.loads(out.stdout)["queued"] == 150, out.stderr
+        while landed(settings, ids)["processed"] < 3:
+            time.sleep(0.05)
+        proxy.down()
+        time.sleep(8)
+        stuck = landed(settings, ids)
+        proxy.up()
+        counts = wait_landed(settings, ids, timeout=300)
+    finally:
+        worker.stop()
+        proxy.down()
+    assert stuck["pending"] > 0  # the outage held articles back
+    assert counts == Counter(processed=150), worker.tail()
+    assert postgres_ids(settings) == Counter({i: 1 for i in ids})
+    assert stream_ids(settings) == Counter({i: 1 for i in ids})
+    assert not [d for d in Store(settings).dead_entries() if d.id in ids]
+    assert "SinkUnavailable" in worker.log.read_text() or "Retry" in worker.log.read_text()
+
+
+def test_same_articles_twice_are_stored_once(tmp_path, dev_pages):
+    env = namespace(sinks="redis,postgres,jsonl", jsonl_path=tmp_path / "out.jsonl")
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 50, dev_pages, "twice")
+    worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
+    try:
+        # Twice back to back: most of the second copies are queued before the first land.
+        first = newsworker("submit", str(tmp_path / "batch.jsonl"), env=env)
+        second = newsworker("submit", str(tmp_path / "batch.jsonl"), "--wait", env=env)
+        assert json.loads(first.stdout)["queued"] == 50
+        assert json.loads(second.stdout)["pending"] == 0, second.stdout
+        assert wait_landed(settings, ids, 120) == Counter(processed=50)
+        # A third time, after they landed: reported as duplicates, nothing queued.
+        third = json.loads(newsworker("submit", str(tmp_path / "batch.jsonl"), env=env).stdout)
+        assert third == {"submitted": 50, "queued": 0, "duplicates": 50}
+    finally:
+        worker.stop()
+    assert stream_ids(settings) == Counter({i: 1 for i in ids})
+    assert postgres_ids(settings) == Counter({i: 1 for i in ids})
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert Counter(json.loads(line)["id"] for line in lines) == Counter({i: 1 for i in ids})
+    records = Store(settings).redis.keys(settings.key("article", "*"))
+    assert len(records) == 50
+
+
+def test_force_processes_again_once(tmp_path, dev_pages):
+    env = namespace()
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 3, dev_pages, "force")
+    worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
+    try:
+        newsworker("submit", str(tmp_path / "batch.jsonl"), "--wait", env=env)
+        again = newsworker("submit", str(tmp_path / "batch.jsonl"), "--wait", "--force", env=env)
+    finally:
+        worker.stop()
+    assert json.loads(again.stdout)["processed"] == 3
+    assert stream_ids(settings) == Counter({i: 2 for i in ids})
