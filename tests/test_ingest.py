@@ -36,3 +36,13 @@ def test_undecodable_jsonl_lines_are_kept_one_by_one(tmp_path):
     path.write_bytes(b'{"text": "ok"}\nnot json at all\n{"text": "ok2"}\n')
     items = list(read_paths([str(path)]))
     assert [i.payload for i in items] == [b'{"text": "ok"}', b"not json at all", b'{"text": "ok2"}']
+
+
+def test_the_same_article_twice_in_one_submission_is_queued_once(tmp_path, settings, store):
+    from worker.producer import submit
+
+    path = tmp_path / "twice.jsonl"
+    path.write_text('{"id": "same-twice", "text": "a"}\n{"id": "same-twice", "text": "a"}\n')
+    done = submit(read_paths([str(path)]), settings)
+    assert list(done.queued) == ["same-twice"] and done.duplicates == ["same-twice"]
+    assert store.payload("same-twice") == b'{"id": "same-twice", "text": "a"}'

@@ -41,17 +41,17 @@ def submit(
     def flush() -> None:
         ids = [s.id for s in pending]
         states = store.states(ids)
-        fresh = []
+        fresh: dict[str, Submission] = {}
         for sub, state in zip(pending, states, strict=True):
-            if sub.id in done.queued or (state is not None and not force):
+            if sub.id in done.queued or sub.id in fresh or (state is not None and not force):
                 done.duplicates.append(sub.id)
             else:
-                fresh.append(sub)
+                fresh[sub.id] = sub
         token = uuid.uuid4().hex if force else ORDINARY
         if force:
-            store.forget([s.id for s in fresh])
-        store.put_payloads((s.id, s.payload) for s in fresh)
-        for sub in fresh:
+            store.forget(list(fresh))
+        store.put_payloads((s.id, s.payload) for s in fresh.values())
+        for sub in fresh.values():
             pipeline_chain(sub.id, sub.kind, token).apply_async()
             done.queued[sub.id] = token
         on_progress(len(pending))
