@@ -97,7 +97,9 @@ class Settings(BaseSettings):
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")
     flower_basic_auth: str = Field(
-        "", description="user:password for Flower; empty: no auth, API open on localhost."
+        "",
+        description="user:password for Flower's basic auth; empty: generated once and kept in "
+        "NEWSWORKER_HOME/flower-auth.",
     )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(

@@ -62,3 +62,21 @@ def test_submit_without_redis_is_a_clear_error():
     out = newsworker("submit", str(SAMPLE), env={"NEWSWORKER_REDIS_URL": "redis://127.0.0.1:1/0"})
     assert out.returncode == 1
     assert "cannot reach NEWSWORKER_REDIS_URL" in out.stderr
+
+
+def test_flower_credentials_are_generated_once_and_private(tmp_path):
+    import stat
+
+    from worker.embedded import flower_command, flower_credentials
+
+    settings = Settings(home=tmp_path, flower_basic_auth="")
+    first = flower_credentials(settings)
+    user, password = first.split(":", 1)
+    assert user == "admin" and len(password) >= 16
+    assert flower_credentials(settings) == first
+    assert stat.S_IMODE((tmp_path / "flower-auth").stat().st_mode) == 0o600
+    cmd, env = flower_command(settings)
+    assert env == {"FLOWER_BASIC_AUTH": first}
+    assert password not in " ".join(cmd)  # not visible in the process list
+    given = Settings(home=tmp_path, flower_basic_auth="me:pw")
+    assert flower_command(given)[1] == {"FLOWER_BASIC_AUTH": "me:pw"}

@@ -79,7 +79,7 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
         counts = wait_landed(settings, ids, timeout=300)
     finally:
         second.stop()
-    assert counts == Counter(processed=200), second.tail()
+    assert counts == Counter(processed=200), (counts, second.tail())
     assert stream_ids(settings) == Counter({i: 1 for i in ids})
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
 

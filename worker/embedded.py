@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -82,13 +83,23 @@ def worker_command(settings: Settings, concurrency: int | None = None) -> list[s
     )  # fmt: skip
 
 
+def flower_credentials(settings: Settings) -> str:
+    """``user:password`` for Flower: NEWSWORKER_FLOWER_BASIC_AUTH, else one generated once and
+    kept (readable by the owner only) in NEWSWORKER_HOME/flower-auth."""
+    if settings.flower_basic_auth:
+        return settings.flower_basic_auth
+    path = settings.home / "flower-auth"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"admin:{secrets.token_urlsafe(16)}\n")
+    return path.read_text().strip()
+
+
 def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     """Flower's command line and environment (credentials go by environment, not argv)."""
-    env = {}
-    if settings.flower_basic_auth:
-        env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
-    else:
-        env["FLOWER_UNAUTHENTICATED_API"] = "true"
+    env = {"FLOWER_BASIC_AUTH": flower_credentials(settings)}
     cmd = celery_command(
         "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}"
     )
@@ -117,7 +128,12 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         children.append(("worker", _spawn(worker_command(settings), env)))
         cmd, flower_env = flower_command(settings)
         children.append(("flower", _spawn(cmd, {**env, **flower_env})))
-        say(f"flower   http://{settings.flower_address}:{settings.flower_port}")
+        where = (
+            "NEWSWORKER_FLOWER_BASIC_AUTH"
+            if settings.flower_basic_auth
+            else f"user:password in {settings.home / 'flower-auth'}"
+        )
+        say(f"flower   http://{settings.flower_address}:{settings.flower_port}  ({where})")
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:
