@@ -61,6 +61,26 @@ def postgres_ids(settings: Settings) -> Counter[str]:
     return Counter(r[0] for r in rows)
 
 
+def where_are(settings: Settings, ids: list[str]) -> list[tuple]:
+    """For a failure message: what Redis still holds of the articles that did not land."""
+    store = Store(settings)
+    r = store.redis
+    out = []
+    for i, s in zip(ids, store.states(ids)):
+        if s is None:
+            out.append((i, "payload" if r.exists(store.payload_key(i)) else "no-payload"))
+            for key in (settings.queue, "unacked"):
+                t = r.type(key).decode()
+                if t == "list":
+                    hits = [m for m in r.lrange(key, 0, -1) if i.encode() in m]
+                elif t == "hash":
+                    hits = [v for v in r.hvals(key) if i.encode() in v]
+                else:
+                    hits = []
+                out.append((key, t, len(hits), [h[:300] for h in hits]))
+    return out
+
+
 def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
     env = namespace(sinks="redis,postgres", task_time_limit=15, visibility_timeout=20)
     settings = Settings(**settings_overrides(env))
@@ -79,7 +99,7 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
         counts = wait_landed(settings, ids, timeout=300)
     finally:
         second.stop()
-    assert counts == Counter(processed=200), (counts, second.tail())
+    assert counts == Counter(processed=200), (counts, where_are(settings, ids), second.tail())
     assert stream_ids(settings) == Counter({i: 1 for i in ids})
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
 

@@ -6,7 +6,7 @@ Start a worker with ``celery -A worker.celery_app worker`` (``newsworker up`` do
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import after_setup_logger, worker_init, worker_process_init
+from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_ready
 from kombu import Queue
 
 from config import get_settings
@@ -70,3 +70,12 @@ def _load_models(**_: object) -> None:
 
     get_models()
     warm_up()
+
+
+@worker_ready.connect
+def _start_sweeper(**_: object) -> None:
+    """Re-enqueue articles whose messages were lost (see worker.sweeper)."""
+    from worker import sweeper
+    from worker.tasks import pipeline_chain
+
+    sweeper.start(settings, lambda *article: pipeline_chain(*article).apply_async())

@@ -50,7 +50,7 @@ def submit(
         token = uuid.uuid4().hex if force else ORDINARY
         if force:
             store.forget(list(fresh))
-        store.put_payloads((s.id, s.payload) for s in fresh.values())
+        store.put_payloads((s.id, s.kind, token, s.payload) for s in fresh.values())
         for sub in fresh.values():
             pipeline_chain(sub.id, sub.kind, token).apply_async()
             done.queued[sub.id] = token

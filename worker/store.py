@@ -6,6 +6,9 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``):
   flight; removed when it lands.
 - ``nw:state:{id}``    where the article landed: ``processed:{token}`` or ``dead:{token}``.
 - ``nw:dead``          stream of dead letters (id, stage, reason, payload, kind, token, failed_at).
+- ``nw:inflight``      sorted set of articles submitted and not landed (member
+  ``{kind}:{token}:{id}``), scored by when a task of theirs last started: what
+  ``worker.sweeper`` re-enqueues when their messages were lost.
 
 A *token* names one submission: ``"1"`` for an ordinary one (a second ordinary submission of
 the same id is a duplicate), a fresh random value for ``--force``. Landing is idempotent per
@@ -15,6 +18,7 @@ the same id is a duplicate), a fresh random value for ``--force``. Landing is id
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -24,7 +28,8 @@ from config import Settings
 
 ORDINARY = "1"
 
-# KEYS: state, payload, dead stream. ARGV: token, id, stage, reason, kind, failed_at, maxlen.
+# KEYS: state, payload, dead stream, inflight.
+# ARGV: token, id, stage, reason, kind, failed_at, maxlen, inflight member.
 # Writes one dead letter per (id, token), never for an article already processed by it.
 _DEAD = """
 local state = redis.call('GET', KEYS[1])
@@ -39,17 +44,23 @@ else
 end
 redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
 redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[4], ARGV[8])
 return 1
 """
 
-# KEYS: state, payload. ARGV: token.
+# KEYS: state, payload, inflight. ARGV: token, inflight member.
 _PROCESSED = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
 redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 """
+
+
+def inflight_member(article_id: str, kind: str, token: str) -> str:
+    return f"{kind}:{token}:{article_id}"
 
 
 def connect(settings: Settings) -> redis.Redis:
@@ -101,6 +112,10 @@ class Store:
     def dead_stream(self) -> str:
         return self.settings.key(self.settings.dead_stream)
 
+    @property
+    def inflight_key(self) -> str:
+        return self.settings.key("inflight")
+
     # -- producer side ------------------------------------------------------------------
     def states(self, ids: list[str]) -> list[str | None]:
         if not ids:
@@ -108,11 +123,14 @@ class Store:
         values = self.redis.mget([self.state_key(i) for i in ids])
         return [v.decode() if v is not None else None for v in values]
 
-    def put_payloads(self, items: Iterable[tuple[str, bytes]]) -> None:
+    def put_payloads(self, items: Iterable[tuple[str, str, str, bytes]]) -> None:
+        """Store (id, kind, token, payload) items and mark them in flight."""
         ttl = self.settings.payload_ttl
+        now = time.time()
         with self.redis.pipeline(transaction=False) as pipe:
-            for article_id, payload in items:
+            for article_id, kind, token, payload in items:
                 pipe.set(self.payload_key(article_id), payload, ex=ttl)
+                pipe.zadd(self.inflight_key, {inflight_member(article_id, kind, token): now})
             pipe.execute()
 
     def forget(self, ids: list[str]) -> None:
@@ -128,31 +146,50 @@ class Store:
         state = self.redis.get(self.state_key(article_id))
         return state is not None and state.decode().split(":", 1)[1] == token
 
-    def mark_processed(self, article_id: str, token: str) -> bool:
-        keys = [self.state_key(article_id), self.payload_key(article_id)]
-        return bool(self._processed(keys=keys, args=[token]))
+    def mark_processed(self, article_id: str, kind: str, token: str) -> bool:
+        keys = [self.state_key(article_id), self.payload_key(article_id), self.inflight_key]
+        member = inflight_member(article_id, kind, token)
+        return bool(self._processed(keys=keys, args=[token, member]))
 
     def dead_letter(
         self, article_id: str, token: str, *, stage: str, reason: str, kind: str
     ) -> bool:
-        keys = [self.state_key(article_id), self.payload_key(article_id), self.dead_stream]
-        args = [
-            token,
-            article_id,
-            stage,
-            reason[:2000],
-            kind,
-            utcnow(),
-            self.settings.stream_maxlen,
+        keys = [
+            self.state_key(article_id),
+            self.payload_key(article_id),
+            self.dead_stream,
+            self.inflight_key,
         ]
+        member = inflight_member(article_id, kind, token)
+        maxlen = self.settings.stream_maxlen
+        args = [token, article_id, stage, reason[:2000], kind, utcnow(), maxlen, member]
         return bool(self._dead(keys=keys, args=args))
 
-    def count_delivery(self, delivery: str) -> int:
-        """Count one more delivery of a task message; return how many there have been."""
+    def task_started(self, delivery: str, article_id: str, kind: str, token: str) -> int:
+        """Note that a task of this article started (it is making progress); count the
+        deliveries of its message and return how many there have been."""
         key = self.settings.key("deliveries", delivery)
+        member = inflight_member(article_id, kind, token)
         with self.redis.pipeline() as pipe:
-            n, _ = pipe.incr(key).expire(key, 7 * 24 * 3600).execute()
+            pipe.incr(key).expire(key, 7 * 24 * 3600)
+            pipe.zadd(self.inflight_key, {member: time.time()}, xx=True)
+            n, *_ = pipe.execute()
         return int(n)
+
+    def stalled(self, idle: float, limit: int = 1000) -> list[tuple[str, str, str]]:
+        """(id, kind, token) of in-flight articles none of whose tasks started for ``idle`` s."""
+        members = self.redis.zrangebyscore(
+            self.inflight_key, "-inf", time.time() - idle, start=0, num=limit
+        )
+        out = []
+        for member in members:
+            kind, token, article_id = member.decode().split(":", 2)
+            out.append((article_id, kind, token))
+        return out
+
+    def touch(self, article_id: str, kind: str, token: str) -> None:
+        member = inflight_member(article_id, kind, token)
+        self.redis.zadd(self.inflight_key, {member: time.time()}, xx=True)
 
     def forget_deliveries(self, delivery: str) -> None:
         self.redis.delete(self.settings.key("deliveries", delivery))

@@ -73,9 +73,9 @@ class StageTask(Task):
         request = self.request
         if request.id and not request.is_eager:
             limit = get_settings().max_deliveries
-            n = _store().count_delivery(f"{request.id}:{request.retries}")
+            article_id, token, kind = _identity(args)
+            n = _store().task_started(f"{request.id}:{request.retries}", article_id, kind, token)
             if n > limit:
-                article_id, token, kind = _identity(args)
                 reason = f"poison message: delivered {n} times without finishing"
                 _store().dead_letter(article_id, token, stage=self.stage, reason=reason, kind=kind)
                 log.error("dead_lettered", stage=self.stage, reason=reason)
@@ -152,7 +152,7 @@ def deliver(self: StageTask, doc: dict[str, Any]) -> str:
         return "duplicate"
     record = pipeline.to_record(article)
     written = {sink.name: sink.write(record) for sink in _sinks()}
-    store.mark_processed(article.id, article.token)
+    store.mark_processed(article.id, article.kind, article.token)
     log.info("delivered", sinks=written)
     return "delivered"
 

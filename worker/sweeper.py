@@ -1,0 +1,75 @@
+"""Recovering articles whose task message was lost.
+
+Late acknowledgement re-queues the messages of a worker that dies, but kombu's Redis transport
+pops a message before it records it as unacknowledged: a worker killed in that instant takes
+the message with it. The store keeps every article's payload until it lands, and notes when a
+task of it last started (``Store.task_started``); an article that made no progress for a whole
+visibility timeout while its queue stood empty has no message left anywhere (a running task
+would have started within the time limit, a retry within half the visibility timeout, a
+restorable message would be back in the queue), so the sweeper enqueues its chain again. A
+duplicate is harmless: delivery is idempotent per article and submission.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import redis
+import structlog
+
+from config import Settings
+from worker.store import Store
+
+log = structlog.get_logger("worker.sweeper")
+
+Enqueue = Callable[[str, str, str], None]
+
+
+def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
+    """Enqueue again the stalled articles, if the queue is empty; return how many."""
+    if broker.llen(settings.queue):
+        return 0
+    n = 0
+    for article_id, kind, token in store.stalled(settings.visibility_timeout):
+        if store.payload(article_id) is None:
+            store.dead_letter(
+                article_id, token, stage="clean", reason="payload not found (expired)", kind=kind
+            )
+            continue
+        store.touch(article_id, kind, token)
+        enqueue(article_id, kind, token)
+        n += 1
+    if n:
+        log.warning("stalled_articles_requeued", count=n)
+    return n
+
+
+def interval(settings: Settings) -> float:
+    return min(60, max(1, settings.visibility_timeout // 4))
+
+
+def start(settings: Settings, enqueue: Enqueue) -> threading.Thread | None:
+    """Sweep every few seconds in a daemon thread, one worker at a time (a Redis lock).
+
+    Only with a Redis broker: RabbitMQ hands a message out only with its acknowledgement due.
+    """
+    if settings.broker_url and not settings.broker_url.startswith(("redis://", "rediss://")):
+        return None
+    store = Store(settings)
+    broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else store.redis
+    every = interval(settings)
+    lock = settings.key("sweeper")
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(every):
+            try:
+                if store.redis.set(lock, "1", nx=True, ex=max(1, int(every) - 1)):
+                    sweep(store, settings, broker, enqueue)
+            except redis.RedisError as exc:
+                log.warning("sweep_failed", error=str(exc))
+
+    thread = threading.Thread(target=loop, name="newsworker-sweeper", daemon=True)
+    thread.start()
+    return thread
