@@ -93,6 +93,8 @@ class Settings(BaseSettings):
         3600, description="Seconds before an unacknowledged Redis message is redelivered."
     )
 
+    task_events: bool = Field(True, description="Send task events (what Flower shows).")
+
     # --- flower and logs -----------------------------------------------------------------
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")

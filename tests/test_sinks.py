@@ -70,6 +70,21 @@ def test_postgres_sink_upserts_one_row_per_id(settings):
     sink.close()
 
 
+def test_postgres_sinks_starting_together_create_the_table_once(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = settings.model_copy(update={"postgres_table": f"{settings.postgres_table}_race"})
+    sinks = [PostgresSink(fresh) for _ in range(6)]
+    rid = f"race-{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda s: s.write(record(rid)), sinks))
+    assert sorted(results) == [False] * 5 + [True]
+    for sink in sinks:
+        sink.close()
+    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {fresh.postgres_table}")
+
+
 def test_unknown_sink_is_a_clear_error(settings):
     with pytest.raises(ValueError, match="unknown sink"):
         build_sinks(settings.model_copy(update={"sinks": "redis,kafka"}))

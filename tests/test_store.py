@@ -36,11 +36,17 @@ def test_dead_letter_keeps_the_payload_once(store):
 
 
 def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(store, settings):
-    stalled, busy, expired = (f"{n}-{uuid.uuid4().hex}" for n in ("stalled", "busy", "expired"))
+    settings = settings.model_copy(update={"queue": f"sweeper-{uuid.uuid4().hex}"})  # no worker
+    names = ("stalled", "busy", "expired", "landed")
+    stalled, busy, expired, landed = (f"{n}-{uuid.uuid4().hex}" for n in names)
     store.put_payloads([(a, "json", ORDINARY, b"{}") for a in (stalled, busy, expired)])
     store.redis.delete(store.payload_key(expired))  # as if its TTL ran out
+    store.put_payloads([(landed, "json", ORDINARY, b"{}")])
+    store.mark_processed(landed, "json", ORDINARY)
+    # A duplicate submission stored the payload again after the first copy had landed.
+    store.put_payloads([(landed, "json", ORDINARY, b"{}")])
     long_ago = time.time() - settings.visibility_timeout - 10
-    for a in (stalled, expired):
+    for a in (stalled, expired, landed):
         store.redis.zadd(store.inflight_key, {f"json:{ORDINARY}:{a}": long_ago})
     store.task_started("delivery-1", busy, "json", ORDINARY)  # busy made progress just now
 
@@ -55,6 +61,8 @@ def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(store, s
     assert [d.reason for d in store.dead_entries() if d.id == expired] == [
         "payload not found (expired)"
     ]
+    assert store.payload(landed) is None
+    assert landed not in {a for a, *_ in store.stalled(idle=-60)}
     # Touched when re-enqueued: not swept again before another visibility timeout.
     assert sweeper.sweep(store, settings, queue, lambda *a: queued.append(a)) == 0
     store.mark_processed(stalled, "json", ORDINARY)

@@ -45,8 +45,8 @@ app.conf.update(
     broker_connection_max_retries=None,
     broker_heartbeat=30,
     # Flower: task events on, and a "sent" event so queued tasks show up too.
-    worker_send_task_events=True,
-    task_send_sent_event=True,
+    worker_send_task_events=settings.task_events,
+    task_send_sent_event=settings.task_events,
     task_default_queue=settings.queue,
     task_queues=[Queue(settings.queue)],
     worker_hijack_root_logger=False,

@@ -212,6 +212,33 @@ def eval_(task: str, file: Path, input_: str, sentences: int | None) -> None:
 
 
 @main.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--count",
+    "-n",
+    type=int,
+    default=300,
+    show_default=True,
+    help="Articles to measure on (the inputs repeated with new ids).",
+)
+@click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
+def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+    """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
+
+    PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
+    the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
+    private embedded one; workers run in a namespace of their own, removed afterwards.
+    """
+    from worker.bench import run
+
+    settings = _settings()
+    shared = Path("../shared")
+    default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
+    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    _emit(result)
+
+
+@main.command()
 @click.option("--count", "-n", type=int, default=20, show_default=True)
 def dead(count: int) -> None:
     """List dead letters (oldest first), one JSON line each, payload shown as text."""

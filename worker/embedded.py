@@ -75,11 +75,14 @@ def celery_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
 
 
-def worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
+def worker_command(
+    settings: Settings, concurrency: int | None = None, name: str = "newsworker@%h"
+) -> list[str]:
     n = concurrency or settings.concurrency or os.cpu_count() or 1
+    events = ["-E"] if settings.task_events else []
     return celery_command(
-        "worker", "-Q", settings.queue, "-c", str(n), "-n", "newsworker@%h",
-        "--loglevel", settings.log_level, "-E",
+        "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
+        "--loglevel", settings.log_level, *events,
     )  # fmt: skip
 
 

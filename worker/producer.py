@@ -31,10 +31,14 @@ def submit(
     batch: int = 200,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> Submitted:
-    """Enqueue every item not already processed (all of them with ``force``)."""
-    from worker.tasks import pipeline_chain  # imports the Celery app
+    """Enqueue every item not already processed (all of them with ``force``), on the broker
+    and queue of ``settings``."""
+    from worker.celery_app import app
+    from worker.tasks import pipeline_chain
 
     store = Store(settings)
+    connection = app.connection_for_write(settings.effective_broker_url)
+    publisher = app.amqp.Producer(connection)
     done = Submitted()
     pending: list[Submission] = []
 
@@ -52,17 +56,19 @@ def submit(
             store.forget(list(fresh))
         store.put_payloads((s.id, s.kind, token, s.payload) for s in fresh.values())
         for sub in fresh.values():
-            pipeline_chain(sub.id, sub.kind, token).apply_async()
+            chain = pipeline_chain(sub.id, sub.kind, token, settings.queue)
+            chain.apply_async(producer=publisher)
             done.queued[sub.id] = token
         on_progress(len(pending))
         pending.clear()
 
-    for item in items:
-        pending.append(item)
-        if len(pending) >= batch:
+    with connection:
+        for item in items:
+            pending.append(item)
+            if len(pending) >= batch:
+                flush()
+        if pending:
             flush()
-    if pending:
-        flush()
     return done
 
 

@@ -187,6 +187,14 @@ class Store:
             out.append((article_id, kind, token))
         return out
 
+    def settle(self, article_id: str, kind: str, token: str) -> None:
+        """Drop the in-flight traces of a submission that has already landed (a duplicate
+        submission stored its payload again after the first copy landed)."""
+        with self.redis.pipeline() as pipe:
+            pipe.zrem(self.inflight_key, inflight_member(article_id, kind, token))
+            pipe.delete(self.payload_key(article_id))
+            pipe.execute()
+
     def touch(self, article_id: str, kind: str, token: str) -> None:
         member = inflight_member(article_id, kind, token)
         self.redis.zadd(self.inflight_key, {member: time.time()}, xx=True)

@@ -32,6 +32,9 @@ def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueu
         return 0
     n = 0
     for article_id, kind, token in store.stalled(settings.visibility_timeout):
+        if store.landed(article_id, token):
+            store.settle(article_id, kind, token)
+            continue
         if store.payload(article_id) is None:
             store.dead_letter(
                 article_id, token, stage="clean", reason="payload not found (expired)", kind=kind

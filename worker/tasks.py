@@ -112,6 +112,7 @@ def clean(self: StageTask, article_id: str, kind: str, token: str) -> dict[str, 
     store = _store()
     if store.landed(article_id, token):
         log.info("already_landed")
+        store.settle(article_id, kind, token)
         raise Ignore()
     payload = store.payload(article_id)
     if payload is None:
@@ -157,12 +158,12 @@ def deliver(self: StageTask, doc: dict[str, Any]) -> str:
     return "delivered"
 
 
-def pipeline_chain(article_id: str, kind: str, token: str):
+def pipeline_chain(article_id: str, kind: str, token: str, queue: str | None = None) -> chain:
     """The chain of signatures for one article; every task shows the article id in Flower."""
-    shown = {"argsrepr": repr((article_id,))}
+    options = {"argsrepr": repr((article_id,)), "queue": queue or get_settings().queue}
     return chain(
-        clean.si(article_id, kind, token),
-        entities.s().set(**shown),
-        summarize.s().set(**shown),
-        deliver.s().set(**shown),
+        clean.si(article_id, kind, token).set(queue=options["queue"]),
+        entities.s().set(**options),
+        summarize.s().set(**options),
+        deliver.s().set(**options),
     )

@@ -38,13 +38,18 @@ class PostgresSink:
 
     def __init__(self, settings: Settings) -> None:
         self.dsn = settings.postgres_dsn
+        self.table_name = settings.postgres_table
         self.table = sql.Identifier(settings.postgres_table)
         self._conn: psycopg.Connection | None = None
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
-            self._conn.execute(sql.SQL(_CREATE).format(table=self.table))
+            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+            with conn.transaction():
+                # Worker processes starting together would race on CREATE TABLE IF NOT EXISTS.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
+                conn.execute(sql.SQL(_CREATE).format(table=self.table))
+            self._conn = conn
         return self._conn
 
     def write(self, record: Record) -> bool:

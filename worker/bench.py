@@ -1,0 +1,313 @@
+"""``newsworker bench``: throughput, latency and memory, measured in one run on the same articles.
+
+A benchmark, not a test: it prints figures (one JSON object), it asserts nothing. The Celery
+figures come from real worker subprocesses on the configured Redis, in a namespace of their own
+(key prefix and queue), removed afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from config import Settings
+from worker import clean, entities, ingest, pipeline, summarize
+from worker.models import get_models
+from worker.schema import Clean, RawArticle
+
+Say = Callable[[str], None]
+
+
+def load_articles(paths: list[str], count: int) -> list[ingest.Submission]:
+    """The articles to measure on, repeated (with new ids) to ``count``."""
+    items: list[ingest.Submission] = []
+    for path in paths:
+        if path.endswith(".jsonl") and "eval/clean" in path:  # the dev pages: their HTML
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    page = json.loads(line)
+                    payload = json.dumps({"url": page["url"], "html": page["html"]}).encode()
+                    items.append(ingest.Submission(page["id"], "json", payload, path))
+        else:
+            items.extend(ingest.read_paths([path]))
+    if not items:
+        raise ValueError("no articles to measure on")
+    out = []
+    for i in range(count):
+        item = items[i % len(items)]
+        out.append(ingest.Submission(f"bench-{i}", item.kind, item.payload, item.origin))
+    return out
+
+
+def _rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 2) if seconds > 0 else 0.0
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.process_time()
+    result = fn()
+    return result, time.process_time() - start
+
+
+def in_process(items: list[ingest.Submission], settings: Settings) -> dict[str, Any]:
+    """Each stage called directly in this process (CPU time), and the natasha baselines."""
+    get_models()
+    clean.warm_up()
+    raws = [pipeline.decode(i.payload, i.kind, settings) for i in items]
+    cleaned, t_clean = _timed(lambda: [_clean(r, settings) for r in raws])
+    texts = [c.text for c in cleaned]
+    found, t_entities = _timed(lambda: [entities.extract(t) for t in texts])
+    _, t_summarize = _timed(
+        lambda: [
+            summarize.summarize(t, e, sentences=settings.summary_sentences)
+            for t, e in zip(texts, found)
+        ]
+    )
+    _, t_naive = _timed(lambda: [_naive_natasha(t) for t in texts])
+    ner = get_models().ner_tagger
+    _, t_ner = _timed(lambda: [ner(t) for t in texts])
+    n = len(items)
+    total = t_clean + t_entities + t_summarize
+    return {
+        "inprocess_articles_per_s": _rate(n, total),
+        "stage_articles_per_s": {
+            "clean": _rate(n, t_clean),
+            "entities": _rate(n, t_entities),
+            "summarize": _rate(n, t_summarize),
+        },
+        "stage_ms_per_article": {
+            "clean": round(1000 * t_clean / n, 2),
+            "entities": round(1000 * t_entities / n, 2),
+            "summarize": round(1000 * t_summarize / n, 2),
+        },
+        "naive_natasha_articles_per_s": _rate(n, t_naive),
+        "ner_only_articles_per_s": _rate(n, t_ner),
+        "mean_clean_chars": round(statistics.mean(len(t) for t in texts)),
+    }
+
+
+def _clean(raw: RawArticle, settings: Settings) -> Clean:
+    return clean.clean(raw, max_text_chars=settings.max_text_chars)
+
+
+def _naive_natasha(text: str) -> None:
+    """natasha's documented Doc pipeline: what a user would write."""
+    from natasha import Doc
+
+    models = get_models()
+    doc = Doc(text)
+    doc.segment(_segmenter())
+    doc.tag_morph(models.morph_tagger)
+    doc.tag_ner(models.ner_tagger)
+    for span in doc.spans:
+        span.normalize(models.morph_vocab)
+
+
+@functools.cache
+def _segmenter() -> Any:
+    from natasha import Segmenter
+
+    return Segmenter()
+
+
+# --- through Celery ------------------------------------------------------------------------
+
+
+@contextmanager
+def bench_redis(settings: Settings, say: Say) -> Iterator[Settings]:
+    """The configured Redis if it answers, else a private embedded one for this run."""
+    from worker.embedded import start_redis
+    from worker.store import connect
+
+    try:
+        connect(settings).ping()
+        yield settings
+        return
+    except Exception:
+        pass
+    home = Path(tempfile.mkdtemp(prefix="nwbench-"))
+    private = settings.model_copy(update={"home": home, "redis_url": ""})
+    say(f"bench: no Redis answers; starting a private one in {home}")
+    proc = start_redis(private)
+    try:
+        yield private.model_copy(update={"redis_url": f"unix://{private.socket_path}?db=0"})
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWORKER_")}
+    env.update(
+        NEWSWORKER_REDIS_URL=settings.effective_redis_url,
+        NEWSWORKER_BROKER_URL=settings.broker_url,
+        NEWSWORKER_KEY_PREFIX=settings.key_prefix,
+        NEWSWORKER_QUEUE=settings.queue,
+        NEWSWORKER_SINKS=settings.sinks,
+        NEWSWORKER_TASK_EVENTS=str(settings.task_events).lower(),
+        NEWSWORKER_LOG_LEVEL="WARNING",
+        NEWSWORKER_LOG_FORMAT="json",
+        **extra,
+    )
+    return env
+
+
+class _Worker:
+    def __init__(self, settings: Settings, processes: int) -> None:
+        from worker.embedded import worker_command
+
+        self.settings = settings
+        self.log = tempfile.NamedTemporaryFile(prefix="nwbench-worker-", suffix=".log")  # noqa: SIM115
+        name = f"bench{uuid.uuid4().hex[:6]}@%h"
+        self.proc = subprocess.Popen(
+            worker_command(settings, processes, name),
+            env=_env(settings),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.name = name.replace("%h", platform.node())
+
+    def wait_ready(self) -> None:
+        from celery import Celery
+
+        app = Celery(broker=self.settings.effective_broker_url)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bench worker exited: {Path(self.log.name).read_text()}")
+            if app.control.ping(destination=[self.name], timeout=1):
+                return
+        raise RuntimeError("bench worker not ready in 120 s")
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait()
+        self.log.close()
+
+
+def _pss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _submit_and_wait(items: list[ingest.Submission], settings: Settings) -> float:
+    """Seconds from the first submission until the last article landed."""
+    from worker import producer
+
+    start = time.perf_counter()
+    done = producer.submit(items, settings)
+    outcome = producer.wait(done.queued, settings, poll=0.05)
+    if outcome["processed"] != len(items):
+        raise RuntimeError(f"bench articles did not all process: {dict(outcome)}")
+    return time.perf_counter() - start
+
+
+def _namespace(settings: Settings, tag: str) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    return settings.model_copy(
+        update={"key_prefix": f"nwbench-{tag}-{run}", "queue": f"nwbench-{tag}-{run}"}
+    )
+
+
+def _cleanup(settings: Settings) -> None:
+    from worker.store import connect
+
+    client = connect(settings)
+    keys = list(client.scan_iter(f"*{settings.key_prefix}*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+
+
+def through_celery(
+    items: list[ingest.Submission], settings: Settings, processes: int, events: bool, say: Say
+) -> dict[str, Any]:
+    """Articles/s through real workers (startup excluded), latency, and memory per process."""
+    ns = _namespace(settings, f"p{processes}").model_copy(update={"task_events": events})
+    worker = _Worker(ns, processes)
+    try:
+        worker.wait_ready()
+        warm = [ingest.Submission(f"warm-{i}", s.kind, s.payload, s.origin)
+                for i, s in enumerate(items[: processes * 2])]  # fmt: skip
+        _submit_and_wait(warm, ns)
+        say(f"bench: {len(items)} articles through {processes} worker process(es)")
+        seconds = _submit_and_wait(items, ns)
+        latencies = []
+        for i, item in enumerate(items[:20]):  # light load: one article at a time
+            one = ingest.Submission(f"lat-{i}", item.kind, item.payload, item.origin)
+            latencies.append(1000 * _submit_and_wait([one], ns))
+        pss = [p for p in map(_pss_mb, worker.children()) if p is not None]
+    finally:
+        worker.stop()
+        _cleanup(ns)
+    return {
+        "articles_per_s": _rate(len(items), seconds),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(statistics.quantiles(latencies, n=20)[-1], 1),
+        "pss_mb_per_worker_process": pss,
+    }
+
+
+def run(paths: list[str], count: int, processes: int, say: Say, settings: Settings) -> dict:
+    items = load_articles(paths, count)
+    say(f"bench: {len(items)} articles, in process")
+    result: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+        },
+        "articles": len(items),
+    }
+    result.update(in_process(items, settings))
+    with bench_redis(settings, say) as live:
+        many = through_celery(items, live, processes, events=True, say=say)
+        one = through_celery(items, live, 1, events=True, say=say)
+        quiet = through_celery(items, live, processes, events=False, say=say)
+    result.update(
+        celery_articles_per_s=many["articles_per_s"],
+        celery_processes=processes,
+        celery_1_process_articles_per_s=one["articles_per_s"],
+        celery_without_events_articles_per_s=quiet["articles_per_s"],
+        p50_ms=one["p50_ms"],
+        p95_ms=one["p95_ms"],
+        pss_mb_per_worker_process=many["pss_mb_per_worker_process"],
+    )
+    rate = result["inprocess_articles_per_s"]
+    ents = result["stage_articles_per_s"]["entities"]
+    result["ratios"] = {
+        "celery_vs_inprocess_times_processes": round(
+            many["articles_per_s"] / (rate * processes), 3
+        ),
+        "entities_vs_naive_natasha": round(ents / result["naive_natasha_articles_per_s"], 3),
+        "entities_vs_ner_only": round(ents / result["ner_only_articles_per_s"], 3),
+        f"celery_{processes}_vs_1_process": round(
+            many["articles_per_s"] / one["articles_per_s"], 3
+        ),
+        "flower_events_cost": round(1 - many["articles_per_s"] / quiet["articles_per_s"], 3),
+    }
+    return result
