@@ -9,7 +9,7 @@ from conftest import ROOT, SAMPLE, newsworker
 
 from config import Settings
 
-COMMANDS = ["up", "worker", "flower", "submit", "consume", "process", "eval", "dead",
+COMMANDS = ["up", "worker", "flower", "submit", "consume", "process", "eval", "bench", "dead",
             "retry-dead", "schema", "config"]  # fmt: skip
 
 

@@ -89,6 +89,8 @@ def run_summarize(article: Article, settings: Settings) -> Article:
     summary = summarize.summarize(
         article.clean.text,
         article.entities,
+        title=article.clean.title,
+        subtitle=article.clean.subtitle,
         sentences=settings.summary_sentences,
         chars=settings.summary_chars,
     )

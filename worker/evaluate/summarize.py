@@ -1,10 +1,12 @@
 """Evaluate the summariser against human references (``../shared/eval/summarize/*.jsonl``).
 
 Each line holds ``text`` (plain text, or an HTML fragment as in the RIA file) and a reference:
-``summary`` (budget 3 sentences by default) or else ``title`` (budget 1 sentence). The metric is
+``summary`` (budget 3 sentences by default) or else ``title`` (budget 1 sentence). The title is
+given to the summariser, as the pipeline does, only when it is not the reference. The metric is
 the Gazeta dataset's protocol: both sides tokenised with razdel, joined by spaces, lowercased;
 ROUGE-1/2/L F1 from the ``rouge`` package (0.3.2), averaged over articles and shown in percent.
-Our summaries are shown beside Lead-N, the article's first N sentences.
+Our summaries are shown beside Lead-N, the article's first N sentences, and beside ``VARIANTS``:
+the summariser with fewer of its clues (the headline clue counts only where a title is given).
 """
 
 from __future__ import annotations
@@ -25,10 +27,16 @@ from worker.clean import clean
 from worker.entities import extract, sentences
 from worker.errors import BadArticle
 from worker.schema import RawArticle
-from worker.summarize import summarize
+from worker.summarize import Weights, summarize
 
 METRICS = ("rouge-1", "rouge-2", "rouge-l")
 HTML_TAG = re.compile(r"<(?:p|div|br|strong|span|a|b|i)\b[^>]*>", re.IGNORECASE)
+# The clues of the default weights (ours) added one by one to a ranking by position alone.
+VARIANTS = {
+    "position": Weights(centroid=0, entities=0, headline=0),
+    "+centroid": Weights(entities=0, headline=0),
+    "+entities": Weights(headline=0),
+}
 
 
 def plain_text(text: str) -> str:
@@ -77,19 +85,25 @@ def read_articles(path: Path) -> Iterator[dict]:
 
 
 def evaluate(path: Path, progress: bool = True, sentences: int | None = None) -> dict:
-    """Summarise every article of ``path``; score ours and Lead-N against the references."""
+    """Summarise every article of ``path``; score ours, Lead-N and the variants against the
+    references."""
     articles = list(read_articles(Path(path)))
     field = "summary" if articles and all(a.get("summary") for a in articles) else "title"
     n = sentences or (3 if field == "summary" else 1)
     ours, leads, seconds = [], [], []
+    variants: dict[str, list[tuple[str, str]]] = {name: [] for name in VARIANTS}
     for i, article in enumerate(articles, 1):
         text = plain_text(article["text"])
         found = extract(text)
+        title = article.get("title") if field != "title" else None
         start = time.perf_counter()
-        summary = summarize(text, found, sentences=n)
+        summary = summarize(text, found, title=title, sentences=n)
         seconds.append(time.perf_counter() - start)
         ours.append((summary.text, article[field]))
         leads.append((lead(text, n), article[field]))
+        for name, weights in VARIANTS.items():
+            variant = summarize(text, found, title=title, sentences=n, weights=weights)
+            variants[name].append((variant.text, article[field]))
         if progress:
             print(f"\r{i}/{len(articles)}", end="", file=sys.stderr, flush=True)
     if progress:
@@ -100,5 +114,6 @@ def evaluate(path: Path, progress: bool = True, sentences: int | None = None) ->
         "budget": f"{n} sentence{'s' * (n != 1)}",
         "ours": rouge_f1(ours),
         "lead": rouge_f1(leads),
+        "variants": {name: rouge_f1(pairs) for name, pairs in variants.items()},
         "summarize_ms": round(1000 * statistics.fmean(seconds), 1) if seconds else None,
     }
