@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from worker.embedded import WorkerProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SAMPLE = SHARED / "samples" / "gazeta_2017_putin_trump_call.txt"
@@ -147,51 +149,14 @@ def json_lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-class Worker:
-    """A real `newsworker worker` (celery prefork) in a subprocess, with its log kept."""
+def Worker(log: Path, concurrency: int = 2, env: dict[str, str] | None = None) -> WorkerProcess:
+    """A real `newsworker worker` (celery prefork) with ``env`` over this run's settings."""
+    from config import Settings
 
-    def __init__(self, log: Path, concurrency: int = 2, env: dict[str, str] | None = None):
-        self.log = log
-        self.concurrency = concurrency
-        self.env = env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Worker:
-        from celery import Celery
-
-        from config import Settings
-
-        broker = Settings(**settings_overrides(self.env)).effective_broker_url
-        app = Celery(broker=broker)
-        name = f"w{uuid.uuid4().hex[:6]}@%h"
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [str(BIN / "newsworker"), "worker", "-c", str(self.concurrency), "-n", name],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
-                start_new_session=True,
-            )
-        hostname = name.replace("%h", os.uname().nodename)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited {self.proc.returncode}:\n{self.tail()}")
-            if app.control.ping(destination=[hostname], timeout=1):
-                return self
-        raise RuntimeError(f"worker not ready in 90 s:\n{self.tail()}")
-
-    def tail(self, n: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+    env = {**os.environ, **(env or {})}
+    broker = Settings(**settings_overrides(env)).effective_broker_url
+    command = [str(BIN / "newsworker"), "worker", "-c", str(concurrency), "-n"]
+    return WorkerProcess(lambda name: [*command, name], env, broker, log)
 
 
 def settings_overrides(env: dict[str, str]) -> dict[str, str]:
@@ -214,7 +179,7 @@ def namespace(**settings: object) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def running_worker(tmp_path_factory) -> Iterator[Worker]:
+def running_worker(tmp_path_factory) -> Iterator[WorkerProcess]:
     """One shared worker with two processes for the end-to-end tests."""
     w = Worker(tmp_path_factory.mktemp("worker") / "worker.log").start()
     yield w

@@ -112,11 +112,6 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(c) for c in tasks.read_text().split()] if tasks.exists() else []
-
-
 def test_two_thousand_odd_payloads_each_land_once(tmp_path):
     env = namespace(max_payload_bytes=MAX_PAYLOAD, task_time_limit=60)
     conf = Settings(**settings_overrides(env))
@@ -126,7 +121,7 @@ def test_two_thousand_odd_payloads_each_land_once(tmp_path):
         (folder / f"{i:05d}{suffix}").write_bytes(payload)
     worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
     try:
-        start_rss = max(_rss_mb(c) for c in _children(worker.proc.pid))
+        start_rss = max(_rss_mb(c) for c in worker.children())
         out = newsworker("submit", str(folder), "--wait", "--timeout", "900", env=env)
         assert out.returncode == 0, out.stderr + worker.tail()
         counts = json.loads(out.stdout)
@@ -138,7 +133,7 @@ def test_two_thousand_odd_payloads_each_land_once(tmp_path):
         assert counts["processed"] > 100 and counts["dead"] > 100, counts
         # The worker is alive, its processes' memory bounded, and it still does good work.
         assert worker.proc.poll() is None
-        end_rss = max(_rss_mb(c) for c in _children(worker.proc.pid))
+        end_rss = max(_rss_mb(c) for c in worker.children())
         assert end_rss < 1200, (start_rss, end_rss)
         good = tmp_path / "good.json"
         good.write_text(json.dumps({"id": "after-fuzz", "text": "Путин прилетел в Сочи. " * 5}))

@@ -11,8 +11,8 @@ import functools
 import json
 import os
 import platform
+import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -163,48 +163,6 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-class _Worker:
-    def __init__(self, settings: Settings, processes: int) -> None:
-        from worker.embedded import worker_command
-
-        self.settings = settings
-        self.log = tempfile.NamedTemporaryFile(prefix="nwbench-worker-", suffix=".log")  # noqa: SIM115
-        name = f"bench{uuid.uuid4().hex[:6]}@%h"
-        self.proc = subprocess.Popen(
-            worker_command(settings, processes, name),
-            env=_env(settings),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.name = name.replace("%h", platform.node())
-
-    def wait_ready(self) -> None:
-        from celery import Celery
-
-        app = Celery(broker=self.settings.effective_broker_url)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bench worker exited: {Path(self.log.name).read_text()}")
-            if app.control.ping(destination=[self.name], timeout=1):
-                return
-        raise RuntimeError("bench worker not ready in 120 s")
-
-    def children(self) -> list[int]:
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
-            self.proc.wait()
-        self.log.close()
-
-
 def _pss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -247,10 +205,14 @@ def through_celery(
     items: list[ingest.Submission], settings: Settings, processes: int, events: bool, say: Say
 ) -> dict[str, Any]:
     """Articles/s through real workers (startup excluded), latency, and memory per process."""
+    from worker.embedded import WorkerProcess, worker_command
+
     ns = _namespace(settings, f"p{processes}").model_copy(update={"task_events": events})
-    worker = _Worker(ns, processes)
+    log = Path(tempfile.mkdtemp(prefix="nwbench-")) / "worker.log"
+    command = functools.partial(worker_command, ns, processes)
+    worker = WorkerProcess(command, _env(ns), ns.effective_broker_url, log)
     try:
-        worker.wait_ready()
+        worker.start()
         warm = [ingest.Submission(f"warm-{i}", s.kind, s.payload, s.origin)
                 for i, s in enumerate(items[: processes * 2])]  # fmt: skip
         _submit_and_wait(warm, ns)
@@ -264,6 +226,7 @@ def through_celery(
     finally:
         worker.stop()
         _cleanup(ns)
+        shutil.rmtree(log.parent, ignore_errors=True)
     return {
         "articles_per_s": _rate(len(items), seconds),
         "p50_ms": round(statistics.median(latencies), 1),

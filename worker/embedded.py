@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import secrets
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,6 +86,54 @@ def worker_command(
         "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, *events,
     )  # fmt: skip
+
+
+class WorkerProcess:
+    """A Celery worker in a subprocess of its own session, with its output kept in ``log``:
+    what ``bench`` and the tests start and stop."""
+
+    def __init__(
+        self, command: Callable[[str], list[str]], env: dict[str, str], broker: str, log: Path
+    ) -> None:
+        self.name = f"w{uuid.uuid4().hex[:8]}@{platform.node()}"
+        self.command, self.env, self.broker, self.log = command(self.name), env, broker, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> WorkerProcess:
+        """Start it and wait until it answers a ping."""
+        from celery import Celery
+
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        app = Celery(broker=self.broker)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited {self.proc.returncode}:\n{self.tail()}")
+            if app.control.ping(destination=[self.name], timeout=1):
+                return self
+        raise RuntimeError(f"worker not ready in {timeout} s:\n{self.tail()}")
+
+    def children(self) -> list[int]:
+        """Pids of its pool processes."""
+        assert self.proc is not None
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    def tail(self, n: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
 
 
 def flower_credentials(settings: Settings) -> str:
