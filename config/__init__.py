@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         200_000, description="Clean text longer than this is dead-lettered."
     )
+    learn_chrome: bool = Field(
+        True,
+        description="Learn per source (domain) which lines recur across its articles, and "
+        "drop them as chrome.",
+    )
     reject_non_russian: bool = Field(
         False, description="Dead-letter articles whose text is not Russian."
     )

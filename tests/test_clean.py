@@ -22,7 +22,7 @@ from worker.evaluate.clean import (
 )
 from worker.schema import RawArticle
 
-SHARED = Path(__file__).parents[1] / ".." / "shared"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SAMPLE = SHARED / "samples" / "gazeta_2017_putin_trump_call.txt"
 DEV = SHARED / "eval" / "clean" / "daniel_ru_dev.jsonl"
 
@@ -64,6 +64,17 @@ def sample_headlines(sample: str) -> list[str]:
 def dev_pages() -> dict[str, dict]:
     with DEV.open(encoding="utf-8") as lines:
         return {page["id"]: page for page in map(json.loads, lines)}
+
+
+def dev_page(pages: dict[str, dict], prefix: str) -> dict:
+    """The dev page whose id (after "daniel/") starts with ``prefix``."""
+    (page,) = [p for i, p in pages.items() if i.removeprefix("daniel/").startswith(prefix)]
+    return page
+
+
+def gold_body(page: dict) -> list[str]:
+    """The reference paragraphs (its first line is the headline)."""
+    return page["gold_text"].split("\n")[1:]
 
 
 # --- the scraped gazeta.ru sample ------------------------------------------------------------
@@ -229,9 +240,9 @@ def test_clean_output_is_normalised_on_dev_pages(dev_pages, field):
 def test_html_dev_page_text_matches_the_reference_body(dev_pages, page_id):
     page = dev_pages[page_id]
     result = clean(RawArticle(html=page["html"]))
-    gold_body = page["gold_text"].split("\n", 1)[1]  # the first line is the headline
-    precision, recall = precision_recall(tokenize(gold_body), tokenize(result.text))
-    # measured: precision 0.95-1.0, recall 0.97-1.0 on these pages
+    reference = page["gold_text"].split("\n", 1)[1]  # the first line is the headline
+    precision, recall = precision_recall(tokenize(reference), tokenize(result.text))
+    # measured: precision 1.0, recall 0.97-1.0 on these pages
     assert precision >= 0.9
     assert recall >= 0.9
     assert result.title
@@ -261,6 +272,22 @@ def test_html_metadata_title_author_date():
     assert (given.published_at, given.title) == ("2012-01-16", "Свой заголовок")
 
 
+def test_html_text_is_laid_out_as_a_browser_shows_it():
+    # line breaks in the source are spaces; <br> and block elements end a line; hidden
+    # elements, scripts and forms' controls are not shown
+    html = (
+        "<html><body><h1>Эпидемия\n гриппа</h1><div><p>Власти Омска ожидают эпидемию гриппа\n"
+        "в феврале, сообщили в областном\r\n  министерстве.<br>Врачи советуют сделать прививку"
+        " заранее и чаще мыть руки в <b>общественных</b> местах.</p>"
+        "<p style='display: none'>Скрытый абзац, которого читатель страницы никогда не видит.</p>"
+        "<select><option>Омск</option></select><script>var a = 'скрипт';</script></div>"
+        "</body></html>"
+    )
+    result = clean(RawArticle(html=html))
+    assert result.title == "Эпидемия гриппа"
+    assert result.text.split("\n\n") == ARTICLE[:2]
+
+
 def test_html_date_found_in_the_page_text_when_no_markup_has_it():
     html = (
         "<html><head><title>Эпидемия гриппа</title></head><body><h1>Эпидемия гриппа</h1>"
@@ -280,6 +307,80 @@ def test_html_fragment_and_empty_page():
     # nothing in the HTML: the text, when given, is used instead
     fallback = clean(RawArticle(html="<html><body></body></html>", text="Текст из поля text."))
     assert fallback.text == "Текст из поля text."
+
+
+# --- failure classes found on the dev pages -----------------------------------------------------
+# Each page below once came out wrong; the reference text (gold) says what the article is.
+
+
+def test_hidden_chrome_is_not_the_article(dev_pages):
+    # russian-bazaar: a hidden license text in English outweighed the short article
+    page = dev_page(dev_pages, "20111128_russian-bazaar.com")
+    hidden = "Any image placed is the subject to copyright law."
+    assert hidden in page["html"]
+    result = clean(RawArticle(html=page["html"]))
+    assert hidden not in result.text
+    assert result.text.split("\n\n") == gold_body(page)
+
+
+def test_a_feed_of_teasers_is_not_the_article(dev_pages):
+    # vz.ru: after the article, a news feed alternates linked headlines and their first
+    # sentences, which read like prose
+    page = dev_page(dev_pages, "20120106_www.vz.ru")
+    teaser = "Статус города-миллионника официально подтвердил Красноярск"
+    assert teaser in page["html"]
+    paragraphs = clean(RawArticle(html=page["html"])).text.split("\n\n")
+    assert not any(teaser in p for p in paragraphs)
+    assert len(paragraphs) <= len(gold_body(page))
+    assert sum(p in gold_body(page) for p in paragraphs) >= len(paragraphs) - 1
+
+
+def test_paragraphs_on_both_sides_of_an_inset_are_kept(dev_pages):
+    # regnum: an ad box of three links sits between the lead and the rest of the article
+    page = dev_page(dev_pages, "20120106_www.regnum.ru_53f63")
+    lead = gold_body(page)[0]
+    assert lead.startswith("Православные христиане готовятся")
+    paragraphs = clean(RawArticle(html=page["html"])).text.split("\n\n")
+    assert paragraphs[0] == lead
+    assert "Рамблер-Новости" not in paragraphs
+    assert all(p in gold_body(page) for p in paragraphs)
+
+
+def test_a_section_marker_ends_the_article(dev_pages):
+    # kapital-rus: "▪ ПОСЛЕДНИЕ ПУБЛИКАЦИИ НА САЙТЕ ▪", then other stories with their leads
+    page = dev_page(dev_pages, "20120106_www.kapital-rus.ru")
+    assert "ПОСЛЕДНИЕ ПУБЛИКАЦИИ НА САЙТЕ" in page["html"]
+    result = clean(RawArticle(html=page["html"]))
+    assert "Рабочий визит Владимира Путина в Германию" in page["html"]
+    assert "Рабочий визит Владимира Путина" not in result.text
+    assert result.text.split("\n\n")[: len(gold_body(page))] == gold_body(page)
+
+
+def test_counters_and_a_repeated_lead_do_not_pollute_the_paragraphs(dev_pages):
+    # ruvr: a comment counter link ("0") glued to each paragraph, and a lead that repeats the
+    # first paragraph and a half of the article
+    page = dev_page(dev_pages, "20120106_rus.ruvr.ru_2018")
+    result = clean(RawArticle(html=page["html"]))
+    assert result.text.split("\n\n") == gold_body(page)
+    assert result.title == page["gold_title"]
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        # the site's header shows the day of the crawl (2013): the article's date is under it
+        "20120106_www.regnum.ru_53f63",
+        # a <time> of a sidebar story (2013) comes first in the page: the article's own is
+        # written right above its text
+        "20120106_rus.ruvr.ru_0cd8ed",
+        # "Опубликовано 28 ноября 11 (17:50)": a two-digit year
+        "20111128_www.aif.ru_8615176",
+    ],
+)
+def test_html_publication_date(dev_pages, prefix):
+    page = dev_page(dev_pages, prefix)
+    published = clean(RawArticle(html=page["html"])).published_at or ""
+    assert published.replace("-", "") == page["date"]  # these were crawled the day they came out
 
 
 # --- failures ------------------------------------------------------------------------------------
@@ -386,17 +487,15 @@ def test_evaluate_scores_pages_and_counts_empty_outputs(tmp_path, capsys):
         evaluate(path, input="pdf")
 
 
-def test_dev_set_scores_stay_above_the_measured_level(tmp_path):
+def test_dev_set_scores_stay_above_the_measured_level():
+    # measured on all 130 pages: text bag F1 0.902, sh4 F1 0.883; html 0.927, 0.913
     text = evaluate(DEV, input="text", progress=False)
-    # measured on all 130 pages: bag F1 0.874, sh4 F1 0.852
-    assert text["bag"]["f1"] >= 0.84
-    assert text["sh4"]["f1"] >= 0.82
+    assert text["bag"]["f1"] >= 0.885
+    assert text["sh4"]["f1"] >= 0.865
     assert text["empty_outputs"] == 0
 
-    subset = tmp_path / "subset.jsonl"
-    subset.write_text("".join(DEV.read_text(encoding="utf-8").splitlines(keepends=True)[::5]))
-    html = evaluate(subset, input="html", progress=False)
-    # measured on these 26 pages: bag F1 0.870, sh4 F1 0.844 (all 130: 0.896, 0.874)
-    assert html["bag"]["f1"] >= 0.83
-    assert html["sh4"]["f1"] >= 0.80
+    html = evaluate(DEV, input="html", progress=False)
+    assert html["bag"]["f1"] >= 0.91
+    assert html["sh4"]["f1"] >= 0.895
+    assert html["bag"]["median_f1"] >= 0.95  # a few references are wrong: the median is high
     assert html["empty_outputs"] == 0

@@ -192,14 +192,19 @@ def process(path: str) -> None:
     show_default=True,
     help="clean: evaluate on the page HTML or its flattened text.",
 )
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="clean: learn each source's chrome from its earlier pages, in file order.",
+)
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
-def eval_(task: str, file: Path, input_: str, sentences: int | None) -> None:
+def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
     """Measure a stage on an evaluation file; print one JSON object of metrics."""
     get_settings()
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
-        metrics = evaluate(file, input=input_)
+        metrics = evaluate(file, input=input_, replay=replay)
     elif task == "ner":
         from worker.evaluate.ner import evaluate
 

@@ -7,13 +7,16 @@ part of the article from a stage function (``worker.clean``, ``worker.entities``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
+import redis
 from pydantic import ValidationError
 
 from config import Settings
 from worker import clean, entities, summarize
+from worker.boilerplate import SourceChrome, source_domain
 from worker.errors import BadArticle
 from worker.ingest import Kind
 from worker.schema import Article, RawArticle, Record
@@ -61,11 +64,26 @@ def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
 
 
 def run_clean(
-    article_id: str, token: str, kind: Kind, raw: RawArticle, settings: Settings
+    article_id: str,
+    token: str,
+    kind: Kind,
+    raw: RawArticle,
+    settings: Settings,
+    chrome: SourceChrome | None = None,
 ) -> Article:
-    cleaned = clean.clean(raw, max_text_chars=settings.max_text_chars)
+    """Clean the article; with ``chrome``, drop the lines its source is known to repeat and
+    learn from this page (a Redis outage only turns the learning off for this article)."""
+    domain = source_domain(raw.source, raw.url) if chrome else None
+    known = None
+    if chrome and domain:
+        with contextlib.suppress(redis.RedisError):
+            known = chrome.known(domain)
+    cleaned, lines = clean.clean_page(raw, chrome=known, max_text_chars=settings.max_text_chars)
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
+    if chrome and domain:
+        with contextlib.suppress(redis.RedisError):
+            chrome.learn(domain, lines, cleaned.text.split("\n\n"))
     return Article(
         id=article_id,
         token=token,

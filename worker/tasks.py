@@ -19,6 +19,7 @@ from celery.signals import task_postrun, task_prerun
 
 from config import get_settings
 from worker import pipeline
+from worker.boilerplate import SourceChrome
 from worker.celery_app import app
 from worker.errors import BadArticle, SinkUnavailable
 from worker.schema import Article
@@ -36,6 +37,14 @@ def _store() -> Store:
 @functools.cache
 def _sinks() -> list[Sink]:
     return build_sinks(get_settings())
+
+
+@functools.cache
+def _chrome() -> SourceChrome | None:
+    settings = get_settings()
+    if not settings.learn_chrome:
+        return None
+    return SourceChrome.in_redis(_store().redis, settings.key("chrome"))
 
 
 def _identity(args: tuple[Any, ...]) -> tuple[str, str, str]:
@@ -118,7 +127,7 @@ def clean(self: StageTask, article_id: str, kind: str, token: str) -> dict[str, 
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     raw = pipeline.decode(payload, kind, settings)  # type: ignore[arg-type]
-    article = pipeline.run_clean(article_id, token, kind, raw, settings)
+    article = pipeline.run_clean(article_id, token, kind, raw, settings, _chrome())
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
     return article.model_dump(mode="json")
 

@@ -5,8 +5,8 @@ benchmark): tokens are ``re.findall(r"\\w+", s)``, case-sensitive; per page, pre
 recall over the multiset of tokens ("bag") and of 4-token shingles ("sh4"); precision is the
 mean over pages of the per-page precisions, recall likewise, and F1 the harmonic mean of those
 two means. ``median_f1`` is the median of the per-page F1s (a few references are imperfect).
-``pages_per_s`` counts the time spent in :func:`~worker.clean.clean` only, after
-:func:`~worker.clean.warm_up`.
+``pages_per_s`` counts the time spent in cleaning only (and, with ``replay``, in learning each
+source's chrome), after :func:`~worker.clean.warm_up`.
 
 Edge cases, per page:
 
@@ -21,7 +21,7 @@ What is compared with ``gold_text`` is our title, subtitle and text joined by ne
 gold's first paragraph is the headline, and its next one the standfirst when the page has one,
 which the plain-text cleaner returns as ``subtitle`` rather than in ``text``.
 
-Run it as ``python -m worker.evaluate.clean [--input text] [path]``.
+Run it as ``python -m worker.evaluate.clean [--input text] [--replay] [path]``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from worker.clean import clean, warm_up
+from worker.boilerplate import SourceChrome, source_domain
+from worker.clean import clean_page, warm_up
 from worker.errors import BadArticle
 from worker.schema import RawArticle
 
@@ -95,15 +96,23 @@ def aggregate(scores: list[tuple[float, float]]) -> dict[str, float]:
     }
 
 
-def predict(page: dict, input: str = "html") -> str:
-    """Our answer for one page: title, subtitle and text, or "" when the cleaner gives up."""
+def predict(page: dict, input: str = "html", chrome: SourceChrome | None = None) -> str:
+    """Our answer for one page: title, subtitle and text, or "" when the cleaner gives up.
+
+    With ``chrome``, what it knows of the page's source is used, then learned from the page.
+    """
+    domain = source_domain(page.get("domain"), page.get("url"))
+    known = chrome.known(domain) if chrome and domain else None
     try:
         if input == "html":
-            result = clean(RawArticle(html=page["html"]))
+            raw = RawArticle(html=page["html"], url=page.get("url"))
         else:
-            result = clean(RawArticle(text=page["page_text"]))
+            raw = RawArticle(text=page["page_text"])
+        result, lines = clean_page(raw, chrome=known)
     except (BadArticle, ValueError):  # ValueError: pydantic rejects an empty page
         return ""
+    if chrome and domain:
+        chrome.learn(domain, lines, result.text.split("\n\n"))
     return "\n".join(part for part in (result.title, result.subtitle, result.text) if part)
 
 
@@ -114,19 +123,24 @@ def read_pages(path: Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def evaluate(path: Path, input: str = "html", progress: bool = True) -> dict:
-    """Run :func:`clean` on every page of ``path`` and score it against ``gold_text``."""
+def evaluate(path: Path, input: str = "html", progress: bool = True, replay: bool = False) -> dict:
+    """Run :func:`clean` on every page of ``path`` and score it against ``gold_text``.
+
+    ``replay``: the pages come in file order as a stream would bring them, and each source's
+    chrome is learned as they do (:class:`~worker.boilerplate.SourceChrome`, in memory): what
+    was learned from a source's earlier pages is used on its next ones.
+    """
     if input not in ("html", "text"):
         raise ValueError(f"input must be 'html' or 'text', not {input!r}")
     pages = list(read_pages(Path(path)))
-    if input == "html":
-        warm_up()  # a worker pays the one-off loading once per process, not per page
+    warm_up()  # a worker pays the one-off loading once per process, not per page
+    chrome = SourceChrome.in_memory() if replay else None
     per_page: dict[str, list[tuple[float, float]]] = {"bag": [], "sh4": []}
     empty = 0
     elapsed = 0.0
     for i, page in enumerate(pages, 1):
         start = time.perf_counter()
-        pred = predict(page, input)
+        pred = predict(page, input, chrome)
         elapsed += time.perf_counter() - start
         empty += not pred.strip()
         for kind, score in page_scores(page.get("gold_text") or "", pred).items():
@@ -138,6 +152,7 @@ def evaluate(path: Path, input: str = "html", progress: bool = True) -> dict:
     return {
         "pages": len(pages),
         "input": input,
+        "replay": replay,
         "bag": aggregate(per_page["bag"]),
         "sh4": aggregate(per_page["sh4"]),
         "pages_per_s": round(len(pages) / elapsed, 1) if elapsed else None,
@@ -151,5 +166,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Score the clean stage against gold texts.")
     parser.add_argument("path", nargs="?", type=Path, default=DEV_SET)
     parser.add_argument("--input", choices=("html", "text"), default="html")
+    parser.add_argument(
+        "--replay", action="store_true", help="learn each source's chrome from its earlier pages"
+    )
     args = parser.parse_args()
-    print(json.dumps(evaluate(args.path, args.input), indent=2))
+    print(json.dumps(evaluate(args.path, args.input, replay=args.replay), indent=2))
