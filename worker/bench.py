@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from config import Settings
+from config import Settings, get_settings
 from worker import clean, entities, ingest, pipeline, summarize
 from worker.models import get_models
 from worker.schema import Clean, RawArticle
@@ -140,11 +140,15 @@ def bench_redis(settings: Settings, say: Say) -> Iterator[Settings]:
     private = settings.model_copy(update={"home": home, "redis_url": ""})
     say(f"bench: no Redis answers; starting a private one in {home}")
     proc = start_redis(private)
+    # This process's Celery app (which publishes the "sent" events) reads the environment.
+    os.environ.update(NEWSWORKER_HOME=str(home), NEWSWORKER_REDIS_URL="")
+    get_settings.cache_clear()
     try:
         yield private.model_copy(update={"redis_url": f"unix://{private.socket_path}?db=0"})
     finally:
         proc.terminate()
         proc.wait(30)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
