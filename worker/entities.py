@@ -1,44 +1,36 @@
 """Entities stage: people, places and organisations merged per article, plus dates and money.
 
-natasha's NER finds the spans. Instead of morph-tagging the whole article (natasha's ``Doc``
-pipeline), only a window of ±3 tokens around each span is tagged: the morph tagger is three
-convolutions of width 3, so that window is all the context a span's tags can depend on. Dates and
-money are parsed (yargy, slow) only in the sentences that can hold them.
+- Spans: natasha's NER model on the article's tokens, its systematic errors repaired
+  (``worker.spans``).
+- Normal forms: each distinct span put in the nominative, a person's name read into first, middle
+  and last name (``worker.normal``). Instead of morph-tagging the whole article (natasha's ``Doc``
+  pipeline), the tagger reads only a window of ±3 tokens around the spans that need it.
+- Merging: mentions of one entity become one record: the same normal form or a known alias
+  ("РФ", "Россия"); a bare surname joins the person named in full; a name and its abbreviation or
+  Latin spelling in brackets after it; a name the article also spells in the nominative.
+- Dates and money are parsed (yargy, slow) only in the sentences that can hold them.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
-from natasha.shape import recover_shape
 from razdel import sentenize, tokenize
 
+from worker import normal, spans
+from worker.gazetteer import ALIASES, TYPES
 from worker.models import Models, get_models
 from worker.schema import DateFact, Entities, Entity, Mention, MoneyFact
+from worker.spans import Token, fold
 
-CONTEXT = 3  # tokens either side of a span that the morph tagger looks at
-INFLECTABLE = {"PROPN", "NOUN", "ADJ", "VERB"}
-AGREEMENT = (("Gender", "Number", "Case"), ("Number", "Case"), ("Case",))
-ALIASES = {
-    "сша": "США",
-    "соединенные штаты": "США",
-    "соединенные штаты америки": "США",
-    "россия": "Россия",
-    "рф": "Россия",
-    "российская федерация": "Россия",
-    "ес": "Евросоюз",
-    "евросоюз": "Евросоюз",
-    "европейский союз": "Евросоюз",
-}
-PARTICLES = {"ле", "де", "дель", "ди", "да", "фон", "ван", "дер", "аль", "эль", "бен", "ибн"}
-CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 MONTHS = "январ|феврал|март|апрел|ма[йяею]|июн|июл|август|сентябр|октябр|ноябр|декабр"
 DATE_CUE = re.compile(rf"\b(?:{MONTHS})|\d\s*г|\d\.\d", re.IGNORECASE)
 MONEY_CUE = re.compile(r"\b(?:евро\b|доллар|руб(?:л|\b)|р\b)|[$€₽]", re.IGNORECASE)
@@ -52,21 +44,13 @@ class Sentence:
     text: str
 
 
-@dataclass(frozen=True)
-class Token:
-    start: int
-    stop: int
-    text: str
-    sent: int  # index of its sentence
-
-
 @dataclass
 class _Mention:
     start: int
     stop: int
     type: str
-    normal: str
-    name: tuple[str | None, str | None, str | None] = (None, None, None)  # first, last, middle
+    form: str  # the normal form of this mention
+    name: normal.Name = field(default_factory=normal.Name)
 
 
 def extract(text: str, *, published_at: str | None = None) -> Entities:
@@ -76,7 +60,7 @@ def extract(text: str, *, published_at: str | None = None) -> Entities:
     models = get_models()
     lead = re.search(r"\n\s*\n", text)  # the first paragraph ends at the first blank line
     lead_end = lead.start() if lead else len(text)
-    groups = _merge(_mentions(text, models))
+    groups = _merge(text, _mentions(text, models))
     most = max((len(group) for group in groups), default=1)
     entities = [_entity(text, lead_end, most, group) for group in groups]
     entities.sort(key=lambda e: (-e.salience, e.mentions[0].start, e.normal))
@@ -98,201 +82,166 @@ def sentences(text: str) -> list[Sentence]:
     return out
 
 
-def fold(text: str) -> str:
-    """The form used to compare names: lowercase, ё as е."""
-    return _no_yo(text.lower())
+# --- mentions and merging ------------------------------------------------------------------
 
 
-def _no_yo(text: str) -> str:
-    """ё as е (the models know words mostly as news spells them, without ё); same length."""
-    return text.replace("ё", "е").replace("Ё", "Е")
-
-
-# --- NER and normal forms -------------------------------------------------------------------
-
-
-def _tokens(sents: list[Sentence]) -> list[Token]:
+def tokens_of(text: str) -> list[Token]:
+    """razdel tokens of ``text``, with offsets and the index of their sentence."""
     return [
         Token(sent.start + tok.start, sent.start + tok.stop, tok.text, index)
-        for index, sent in enumerate(sents)
+        for index, sent in enumerate(sentences(text))
         for tok in tokenize(sent.text)
     ]
 
 
 def _mentions(text: str, models: Models) -> list[_Mention]:
-    spans = models.ner_tagger(_no_yo(text)).spans
-    normals = _normals(text, [(span.type, span.start, span.stop) for span in spans], models)
+    """Every span the NER finds, with its normal form (computed once per distinct surface)."""
+    tokens = tokens_of(text)
+    found = spans.find(tokens, models)
+    first: dict[tuple[str, str], tuple[int, int]] = {}
+    for span in found:
+        first.setdefault((span.type, _surface(text, tokens, span)), (span.start, span.stop))
+    tagged = normal.tag(tokens, list(first.values()), models)
+    readings = {key: _readings(key[0], words) for key, words in zip(first, tagged)}
     mentions = []
-    for span in spans:
-        normal = normals[span.type, text[span.start : span.stop]]
-        mention = _Mention(span.start, span.stop, span.type, normal)
-        if span.type == "PER":
-            mention.name = _parse_name(normal)
-        mentions.append(mention)
+    for span in found:
+        for (i, j), (type_, normal_form, name) in readings[span.type, _surface(text, tokens, span)]:
+            start, stop = tokens[span.start + i].start, tokens[span.start + j - 1].stop
+            mentions.append(_Mention(start, stop, type_, normal_form, name))
     return mentions
 
 
-def _normals(
-    text: str, spans: list[tuple[str, int, int]], models: Models
-) -> dict[tuple[str, str], str]:
-    """The nominative of each distinct (type, surface), tagged where it first occurs."""
-    tokens = _tokens(sentences(text))
-    starts = [tok.start for tok in tokens]
-    first: dict[tuple[str, str], tuple[int, int]] = {}
-    for type_, start, stop in spans:
-        first.setdefault(
-            (type_, text[start:stop]), (bisect_left(starts, start), bisect_left(starts, stop))
-        )
-    tags = _tag_windows(tokens, list(first.values()), models)
-    return {
-        (type_, surface): _normalize(tokens[i:j], tag, type_, models) or surface
-        for ((type_, surface), (i, j)), tag in zip(first.items(), tags)
-    }
+def _readings(
+    type_: str, words: list[normal.Word]
+) -> list[tuple[tuple[int, int], tuple[str, str, normal.Name]]]:
+    """The mentions a span holds (word ranges; two people may stand side by side) and their
+    readings."""
+    if type_ != "PER":
+        return [((0, len(words)), _reading(type_, words))]
+    bounds = [0, *normal.people(words), len(words)]
+    return [((i, j), _reading(type_, words[i:j])) for i, j in pairwise(bounds)]
 
 
-def _window(tokens: list[Token], i: int, j: int) -> tuple[int, int]:
-    """What the tagger needs to tag tokens[i:j]: CONTEXT more tokens each side, same sentence."""
-    if not any(_declinable(tok.text) for tok in tokens[i:j]):
-        return i, i
-    lo, hi = max(0, i - CONTEXT), min(len(tokens), j + CONTEXT)
-    while tokens[lo].sent != tokens[i].sent:
-        lo += 1
-    while tokens[hi - 1].sent != tokens[j - 1].sent:
-        hi -= 1
-    return lo, hi
+def _surface(text: str, tokens: list[Token], span: spans.Span) -> str:
+    return text[tokens[span.start].start : tokens[span.stop - 1].stop]
 
 
-def _declinable(word: str) -> bool:
-    """Could ``word`` be in an oblique case? Not "США", "BP" or "2017"."""
-    return not word.isupper() and bool(CYRILLIC.search(word))
+def _reading(type_: str, words: list[normal.Word]) -> tuple[str, str, normal.Name]:
+    """(type, normal form, name parts) of a span: a person's name is read into its parts; a
+    place's or an organisation's name put in the nominative and its type looked up."""
+    if type_ == "PER":
+        name = normal.person(words)
+        return type_, name.full(), name
+    nominative = normal.phrase(words)
+    return TYPES.get(fold(nominative), type_), nominative, normal.Name()
 
 
-def _tag_windows(tokens: list[Token], ranges: list[tuple[int, int]], models: Models) -> list[list]:
-    """The morph tags (pos, feats) of the tokens of each span, tagging only their windows."""
-    windows = []
-    for i, j in ranges:
-        lo, hi = _window(tokens, i, j)
-        windows.append((i - lo, j - lo, tuple(_no_yo(tok.text) for tok in tokens[lo:hi])))
-    unique = sorted({words for *_, words in windows if words}, key=lambda w: (len(w), w))
-    markups = dict(zip(unique, models.morph_tagger.map([list(words) for words in unique])))
-    return [
-        [(tag.pos, tag.feats) for tag in markups[words].tokens[i:j]] if words else []
-        for i, j, words in windows
-    ]
+def _unify_names(mentions: list[_Mention]) -> None:
+    """Each part of a person's name spelt as the article spells it where it is not declined."""
+    people = [m for m in mentions if m.type == "PER"]
+    for part in ("first", "last", "middle"):
+        forms = normal.unify({getattr(m.name, part) for m in people if getattr(m.name, part)})
+        for m in people:
+            if getattr(m.name, part) in forms:
+                m.name = m.name._replace(**{part: forms[getattr(m.name, part)]})
+                m.form = m.name.full()
 
 
-def _normalize(tokens: list[Token], tags: list, type_: str, models: Models) -> str:
-    """Put a span in the nominative: a name all through; of a place or an organisation only the
-    head noun and the words before it ("Соединенных Штатов Америки" → "Соединенные Штаты Америки").
-    """
-    words = []
-    head_seen = False
-    for tok, (pos, feats) in zip(tokens, tags):
-        words.append(tok.text if head_seen else _nominative(tok.text, pos, feats, models))
-        head_seen = head_seen or (type_ != "PER" and pos in ("NOUN", "PROPN"))
-    if not words:
-        return ""
-    parts = [words[0]]
-    for prev, tok, word in zip(tokens, tokens[1:], words[1:]):
-        parts.append(" " * (tok.start - prev.stop) + word)
-    return "".join(parts)
-
-
-def _nominative(word: str, pos: str, feats: dict[str, str], models: Models) -> str:
-    if pos not in INFLECTABLE or feats.get("Case", "Nom") == "Nom" or not _declinable(word):
-        return word
-    form = _form(models.morph_vocab(word.lower()), pos, feats)
-    nominative = form.inflect({"Nom"}) if form else None
-    if not nominative:
-        return word
-    result = nominative.word if "ё" in word.lower() else nominative.word.replace("ё", "е")
-    if word.lower().startswith(result):  # keeps the shape of "ГАБТа" → "ГАБТ"
-        return word[: len(result)]
-    return recover_shape(result, word)
-
-
-def _form(forms: list, pos: str, feats: dict[str, str]) -> Any:
-    """The dictionary form the tagger's tags describe, agreeing less and less strictly."""
-    noun = pos.replace("PROPN", "NOUN")
-    same_pos = [form for form in forms if form.pos.replace("PROPN", "NOUN") == noun]
-    for keys in AGREEMENT:
-        for form in same_pos:
-            if all(form.feats.get(key) == feats.get(key) for key in keys):
-                return form
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _parse_name(normal: str) -> tuple[str | None, str | None, str | None]:
-    """(first, last, middle) of a name in the nominative, read in the news order "Имя Отчество
-    Фамилия"; initials ("В. Путин") stand for the first and the middle name."""
-    words = re.sub(r"\b(\w)\.\s*", r"\1. ", normal).split()
-    if not words:
-        return (None, None, None)
-    if len(words) == 1:
-        return (words[0], None, None) if _grammeme(words[0], "Name") else (None, words[0], None)
-    first = words[0].rstrip(".")
-    middle = words[1].rstrip(".") if words[1].endswith(".") or _grammeme(words[1], "Patr") else None
-    rest = words[2:] if middle else words[1:]
-    last = rest.pop() if rest else None
-    while last and rest and fold(rest[-1]) in PARTICLES:
-        last = f"{rest.pop()} {last}"
-    return (first, last, middle)
-
-
-def _grammeme(word: str, grammeme: str) -> bool:
-    """Is ``word`` a dictionary word whose likeliest reading has ``grammeme`` (Name, Patr…)?"""
-    vocab = get_models().morph_vocab
-    return vocab.word_is_known(word) and grammeme in vocab.parse(word)[0].tag
-
-
-# --- merging --------------------------------------------------------------------------------
-
-
-def _merge(mentions: list[_Mention]) -> list[list[_Mention]]:
+def _merge(text: str, mentions: list[_Mention]) -> list[list[_Mention]]:
     """The mentions grouped by the entity they name, in text order."""
-    groups: dict[tuple[str, ...], list[_Mention]] = {}
+    _unify_names(mentions)
     people = _people(mentions)
-    for mention in mentions:
-        key = _person_key(mention, people) if mention.type == "PER" else _key(mention)
-        groups.setdefault(key, []).append(mention)
+    keys = [_person_key(m, people) if m.type == "PER" else _key(m) for m in mentions]
+    same = _same_keys(text, mentions, keys)
+    groups: dict[tuple[str, ...], list[_Mention]] = {}
+    for mention, key in zip(mentions, keys):
+        groups.setdefault(same.get(key, key), []).append(mention)
     return list(groups.values())
 
 
+def _same_keys(
+    text: str, mentions: list[_Mention], keys: list[tuple[str, ...]]
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Entities the text itself declares one: a name and, in brackets right after it, its
+    abbreviation ("Федеральная антимонопольная служба (ФАС)") or its spelling in the Latin
+    alphabet ("Скотт Хоровитц (Scott Horowitz)"). Each key to the key of its group's first name."""
+    parent: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def root(key: tuple[str, ...]) -> tuple[str, ...]:
+        while key in parent:
+            key = parent[key]
+        return key
+
+    for (a, key_a), (b, key_b) in pairwise(zip(mentions, keys)):
+        bracketed = text[a.stop : b.start].strip() == "(" and text[b.stop : b.stop + 1] == ")"
+        if bracketed and a.type == b.type and root(key_a) != root(key_b):
+            name, other = text[a.start : a.stop], text[b.start : b.stop]
+            if _abbreviates(other, name) or _transliterates(other, name):
+                parent[root(key_b)] = root(key_a)
+    return {key: root(key) for key in parent}
+
+
 def _key(mention: _Mention) -> tuple[str, ...]:
-    folded = fold(mention.normal)
+    folded = fold(mention.form)
     return (mention.type, fold(ALIASES.get(folded, folded)))
 
 
-def _is_full(name: tuple[str | None, str | None, str | None]) -> bool:
-    first, last, _ = name
-    return bool(first and last and len(first) > 1)
+def _is_full(name: normal.Name) -> bool:
+    return bool(name.first and name.last and len(name.first) > 1)
 
 
-def _people(mentions: list[_Mention]) -> set[tuple[str, str]]:
-    """(first, last) of everyone named in full, folded."""
-    return {
-        (fold(m.name[0] or ""), fold(m.name[1] or ""))
+def _people(mentions: list[_Mention]) -> Counter[tuple[str, str]]:
+    """(first, last) of everyone named in full, folded, with how often they are."""
+    return Counter(
+        (fold(m.name.first or ""), fold(m.name.last or ""))
         for m in mentions
         if m.type == "PER" and _is_full(m.name)
-    }
+    )
 
 
-def _person_key(mention: _Mention, people: set[tuple[str, str]]) -> tuple[str, ...]:
-    first, last, _ = (fold(part) if part else "" for part in mention.name)
+def _person_key(mention: _Mention, people: Counter[tuple[str, str]]) -> tuple[str, ...]:
+    """The person a mention names: its own full name, or the person named in full whose surname
+    (and initial) it has, if only one is, or one is named in full twice as often as the others
+    together; a lone word may be that person's first name or surname (then it is read as the
+    surname)."""
+    first, last = fold(mention.name.first or ""), fold(mention.name.last or "")
     if not (first or last):
-        return ("PER", fold(mention.normal))
+        return ("PER", fold(mention.form))
     if _is_full(mention.name):
         return ("PER", first, last)
-    candidates = [
-        person
-        for person in sorted(people)
-        if (last and person[1] == last and person[0].startswith(first))
-        or (not last and first in person)  # one word: the first name or the surname
-    ]
-    if len(candidates) == 1:
-        return ("PER", *candidates[0])
-    return ("PER", first, last)
+    candidates = sorted(
+        (
+            person
+            for person in people
+            if (last and person[1] == last and person[0].startswith(first))
+            or (not last and first in person)
+        ),
+        key=lambda person: (-people[person], person),
+    )
+    if not candidates or people[candidates[0]] < 2 * sum(people[p] for p in candidates[1:]):
+        return ("PER", first, last)
+    if not last and candidates[0][1] == first:  # "Лукас" named "Джордж Лукас"
+        mention.name = normal.Name(last=mention.name.first)
+    return ("PER", *candidates[0])
+
+
+def _abbreviates(short: str, name: str) -> bool:
+    """Are the letters of ``short`` ("ФРИИ") initials of ``name``'s words, in order ("Фонд
+    развития интернет-инициатив")?"""
+    letters = [c for c in short if c.isalpha()]
+    initials = iter(fold(word[0]) for word in re.findall(r"\w+", name))
+    return (
+        len(letters) > 1
+        and short.isupper()
+        and fold(letters[0]) == fold(name[0])
+        and all(fold(c) in initials for c in letters)
+    )
+
+
+def _transliterates(other: str, name: str) -> bool:
+    """Is ``other`` written in Latin letters where ``name`` is in Cyrillic ones?"""
+    cyrillic = normal.CYRILLIC
+    return bool(LATIN.search(other)) and not cyrillic.search(other) and bool(cyrillic.search(name))
 
 
 # --- entities -------------------------------------------------------------------------------
@@ -300,17 +249,13 @@ def _person_key(mention: _Mention, people: set[tuple[str, str]]) -> tuple[str, .
 
 def _entity(text: str, lead_end: int, most: int, mentions: list[_Mention]) -> Entity:
     type_ = mentions[0].type
-    first = last = middle = None
-    if type_ == "PER":
-        first, last, middle = (_name_part(mentions, k) for k in range(3))
-    parts = [f"{p}." if len(p) == 1 else p for p in (first, middle, last) if p]
-    normal = " ".join(parts) or _normal(mentions)
+    name = _name(mentions) if type_ == "PER" else normal.Name()
     return Entity(
         type=type_,
-        normal=normal,
-        first=first,
-        last=last,
-        middle=middle,
+        normal=name.full() or _normal(mentions),
+        first=name.first,
+        last=name.last,
+        middle=name.middle,
         count=len(mentions),
         salience=_salience(mentions, most, len(text), lead_end),
         mentions=[
@@ -319,18 +264,29 @@ def _entity(text: str, lead_end: int, most: int, mentions: list[_Mention]) -> En
     )
 
 
-def _name_part(mentions: list[_Mention], k: int) -> str | None:
-    """The commonest spelling of the k-th part of a person's name (first, last, middle), an
-    initial only if nothing longer is known."""
-    values = [m.name[k] for m in mentions]
-    return _most_common([v for v in values if v and len(v) > 1]) or _most_common(values)
+def _name(mentions: list[_Mention]) -> normal.Name:
+    """A person's name from all its mentions: the commonest spelling of each part, an initial
+    only if nothing longer is known."""
+    parts = {}
+    for part in ("first", "last", "middle"):
+        values = [getattr(m.name, part) for m in mentions]
+        parts[part] = _most_common([v for v in values if v and len(v) > 1]) or _most_common(values)
+    full = [m.name.surname_first for m in mentions if m.name.first and m.name.last]
+    surname_first = sum(full) * 2 > len(full)
+    return normal.Name(**parts, surname_first=surname_first)
 
 
 def _normal(mentions: list[_Mention]) -> str:
-    folded = fold(mentions[0].normal)
-    if folded in ALIASES:
-        return ALIASES[folded]
-    return _most_common([m.normal for m in mentions]) or mentions[0].normal
+    """The canonical name of a place or an organisation: the one a known alias stands for, else
+    the commonest; of equally common ones an abbreviation (the name an article goes on with once
+    it has introduced it: "Федеральная антимонопольная служба (ФАС)"), else the first."""
+    for mention in mentions:
+        if fold(mention.form) in ALIASES:
+            return ALIASES[fold(mention.form)]
+    counts = Counter(m.form for m in mentions)
+    top = max(counts.values())
+    tied = [form for form in counts if counts[form] == top]  # in text order
+    return next((form for form in tied if form.isupper()), tied[0])
 
 
 def _most_common(values: list[str | None]) -> str | None:

@@ -1,7 +1,8 @@
 """natasha models, loaded once per process (in the Celery parent before fork, when possible).
 
 Only what the stages use: no syntax parser (ORG/LOC heads are found from the morph tags) and no
-names extractor (names are read positionally, see ``worker.entities``).
+names extractor (names are read positionally, see ``worker.normal``). The NER model is called
+through its slovnet internals on the stage's own tokens (``worker.spans``).
 """
 
 from __future__ import annotations

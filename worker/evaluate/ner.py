@@ -10,11 +10,22 @@ entity's type. Three measures, as ``../shared/README.md`` defines them:
   ``normal`` against the gold ``normal`` (LOC, ORG) and its ``last``/``first``/``middle`` against
   ``lastname``/``firstname``/``patronymic`` (PER, where the gold has that part); compared
   lowercased with ё as е.
+
+The gold ``normal`` of a LOC or ORG span is the name factRuEval's coreference file gives the
+object first, and that file lists an object's names sorted (Unicode order): "РФ" before "Россия",
+"Америка" before "США", "ДНР" before "Донбасс", "Атлантический альянс" before "НАТО". So the gold
+normal of "России" is "РФ" in an article that also says "РФ", and of "НАТО" may be a name the
+article never uses. ``LOC_own`` and ``ORG_own`` therefore also measure the spans whose gold normal
+is the span's own name (same words, each differing at most in its ending: "Соединённых Штатов
+Америки" → "Соединённые Штаты Америки"), where it is the nominative the stage must find.
+
+Every measure is given for the whole file and for each ``set`` (factRuEval's devset and testset).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -87,7 +98,7 @@ def predicted_spans(found: Entities) -> list[dict]:
     ]
 
 
-def normal_checks(gold: list[dict], pred: list[dict]) -> Iterator[tuple[str, bool]]:
+def normal_checks(text: str, gold: list[dict], pred: list[dict]) -> Iterator[tuple[str, bool]]:
     """(what, right?) for each normal-form field of each exactly matching span."""
     by_span = {(s["start"], s["stop"], s["type"]): s for s in pred}
     for g in gold:
@@ -99,7 +110,25 @@ def normal_checks(gold: list[dict], pred: list[dict]) -> Iterator[tuple[str, boo
                 if g.get(theirs):
                     yield f"PER_{ours}", _same(p[ours], g[theirs])
         elif g.get("normal"):
-            yield g["type"], _same(p["normal"], g["normal"])
+            right = _same(p["normal"], g["normal"])
+            yield g["type"], right
+            if own_name(text[g["start"] : g["stop"]], g["normal"]):
+                yield f"{g['type']}_own", right
+
+
+def own_name(surface: str, normal: str) -> bool:
+    """Is ``normal`` the name ``surface`` says, only with other endings ("России" → "Россия",
+    not "РФ"; "Тульской" → not "Тульская область")?"""
+    ours, theirs = re.findall(r"\w+", surface), re.findall(r"\w+", normal)
+    return len(ours) == len(theirs) and all(_same_word(a, b) for a, b in zip(ours, theirs))
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a.isupper() != b.isupper():
+        return False
+    a, b = fold(a), fold(b)
+    common = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return common >= max(1, min(len(a), len(b)) - 3)
 
 
 def _same(ours: str | None, theirs: str) -> bool:
@@ -126,30 +155,58 @@ def accuracy(checks: Iterable[tuple[str, bool]]) -> dict[str, dict[str, float]]:
 
 
 def evaluate(path: Path, progress: bool = True) -> dict:
-    """Run :func:`extract` on every document of ``path`` and score its spans and normal forms."""
+    """Run :func:`extract` on every document of ``path`` and score its spans and normal forms,
+    over the whole file and over each of its sets."""
     docs = list(read_docs(Path(path)))
-    tokens = {t: Counts() for t in TYPES}
-    spans = {t: Counts() for t in TYPES}
-    checks: list[tuple[str, bool]] = []
+    scored = []
     elapsed = 0.0
     for i, doc in enumerate(docs, 1):
         start = time.perf_counter()
         pred = predicted_spans(extract(doc["text"]))
         elapsed += time.perf_counter() - start
-        gold = doc["spans"]
-        words = list(tokenize(doc["text"]))
-        for t in TYPES:
-            tokens[t].add(token_counts(words, gold, pred, t))
-            spans[t].add(span_counts(gold, pred, t))
-        checks.extend(normal_checks(gold, pred))
+        scored.append(_score(doc, pred))
         if progress:
             print(f"\r{i}/{len(docs)}", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
+    sets = sorted({doc.get("set") for doc in docs if doc.get("set")})
     return {
-        "docs": len(docs),
+        **_summary(scored),
+        "by_set": {
+            name: _summary([s for s, doc in zip(scored, docs) if doc.get("set") == name])
+            for name in sets
+        },
+        "docs_per_s": round(len(docs) / elapsed, 1) if elapsed else None,
+    }
+
+
+@dataclass
+class _Scored:
+    tokens: dict[str, Counts]
+    spans: dict[str, Counts]
+    checks: list[tuple[str, bool]]
+
+
+def _score(doc: dict, pred: list[dict]) -> _Scored:
+    gold = doc["spans"]
+    words = list(tokenize(doc["text"]))
+    return _Scored(
+        tokens={t: token_counts(words, gold, pred, t) for t in TYPES},
+        spans={t: span_counts(gold, pred, t) for t in TYPES},
+        checks=list(normal_checks(doc["text"], gold, pred)),
+    )
+
+
+def _summary(scored: list[_Scored]) -> dict:
+    tokens = {t: Counts() for t in TYPES}
+    spans = {t: Counts() for t in TYPES}
+    for s in scored:
+        for t in TYPES:
+            tokens[t].add(s.tokens[t])
+            spans[t].add(s.spans[t])
+    return {
+        "docs": len(scored),
         "token": {t: tokens[t].scores() for t in TYPES},
         "span": {t: spans[t].scores() for t in TYPES},
-        "normal": accuracy(checks),
-        "docs_per_s": round(len(docs) / elapsed, 1) if elapsed else None,
+        "normal": accuracy(check for s in scored for check in s.checks),
     }
