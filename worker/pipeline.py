@@ -22,8 +22,6 @@ from worker.ingest import Kind
 from worker.schema import Article, RawArticle, Record
 from worker.store import utcnow
 
-STAGES = ("clean", "entities", "summarize", "deliver")
-
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 

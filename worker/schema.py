@@ -142,13 +142,3 @@ class Record(_Model):
     dates: list[DateFact]
     money: list[MoneyFact]
     summary: Summary
-
-
-class DeadLetter(_Model):
-    """Where an article goes when it cannot be processed."""
-
-    id: str | None
-    stage: str
-    reason: str
-    payload: str = Field(description="The original payload, as submitted (JSON or raw text).")
-    failed_at: str

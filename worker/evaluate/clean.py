@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -38,6 +37,7 @@ from pathlib import Path
 from worker.boilerplate import SourceChrome, source_domain
 from worker.clean import clean_page, warm_up
 from worker.errors import BadArticle
+from worker.evaluate import counted
 from worker.schema import RawArticle
 
 _TOKEN = re.compile(r"\w+")
@@ -138,17 +138,13 @@ def evaluate(path: Path, input: str = "html", progress: bool = True, replay: boo
     per_page: dict[str, list[tuple[float, float]]] = {"bag": [], "sh4": []}
     empty = 0
     elapsed = 0.0
-    for i, page in enumerate(pages, 1):
+    for page in counted(pages, progress):
         start = time.perf_counter()
         pred = predict(page, input, chrome)
         elapsed += time.perf_counter() - start
         empty += not pred.strip()
         for kind, score in page_scores(page.get("gold_text") or "", pred).items():
             per_page[kind].append(score)
-        if progress:
-            print(f"\r{i}/{len(pages)}", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
     return {
         "pages": len(pages),
         "input": input,

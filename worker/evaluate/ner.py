@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from pathlib import Path
 from razdel import tokenize
 
 from worker.entities import extract, fold
+from worker.evaluate import counted
 from worker.schema import Entities
 
 TYPES = ("PER", "LOC", "ORG")
@@ -160,15 +160,11 @@ def evaluate(path: Path, progress: bool = True) -> dict:
     docs = list(read_docs(Path(path)))
     scored = []
     elapsed = 0.0
-    for i, doc in enumerate(docs, 1):
+    for doc in counted(docs, progress):
         start = time.perf_counter()
         pred = predicted_spans(extract(doc["text"]))
         elapsed += time.perf_counter() - start
         scored.append(_score(doc, pred))
-        if progress:
-            print(f"\r{i}/{len(docs)}", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
     sets = sorted({doc.get("set") for doc in docs if doc.get("set")})
     return {
         **_summary(scored),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from rouge import Rouge
 from worker.clean import clean
 from worker.entities import extract, sentences
 from worker.errors import BadArticle
+from worker.evaluate import counted
 from worker.schema import RawArticle
 from worker.summarize import Weights, summarize
 
@@ -92,7 +92,7 @@ def evaluate(path: Path, progress: bool = True, sentences: int | None = None) ->
     n = sentences or (3 if field == "summary" else 1)
     ours, leads, seconds = [], [], []
     variants: dict[str, list[tuple[str, str]]] = {name: [] for name in VARIANTS}
-    for i, article in enumerate(articles, 1):
+    for article in counted(articles, progress):
         text = plain_text(article["text"])
         found = extract(text)
         title = article.get("title") if field != "title" else None
@@ -104,10 +104,6 @@ def evaluate(path: Path, progress: bool = True, sentences: int | None = None) ->
         for name, weights in VARIANTS.items():
             variant = summarize(text, found, title=title, sentences=n, weights=weights)
             variants[name].append((variant.text, article[field]))
-        if progress:
-            print(f"\r{i}/{len(articles)}", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
     return {
         "articles": len(articles),
         "reference": field,
