@@ -41,9 +41,6 @@ from worker.evaluate import counted
 from worker.schema import RawArticle
 
 _TOKEN = re.compile(r"\w+")
-DEV_SET = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "eval" / "clean" / "daniel_ru_dev.jsonl"
-)
 
 
 def tokenize(text: str) -> list[str]:
@@ -154,16 +151,3 @@ def evaluate(path: Path, input: str = "html", progress: bool = True, replay: boo
         "pages_per_s": round(len(pages) / elapsed, 1) if elapsed else None,
         "empty_outputs": empty,
     }
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Score the clean stage against gold texts.")
-    parser.add_argument("path", nargs="?", type=Path, default=DEV_SET)
-    parser.add_argument("--input", choices=("html", "text"), default="html")
-    parser.add_argument(
-        "--replay", action="store_true", help="learn each source's chrome from its earlier pages"
-    )
-    args = parser.parse_args()
-    print(json.dumps(evaluate(args.path, args.input, replay=args.replay), indent=2))
