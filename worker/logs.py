@@ -19,8 +19,12 @@ def setup_logging(settings: Settings) -> None:
     fmt = settings.log_format
     if fmt == "auto":
         fmt = "console" if sys.stderr.isatty() else "json"
-    renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    # The console renderer prints tracebacks itself; JSON needs them made into a string, for
+    # celery's and kombu's records (exc_info) as much as for ours.
+    rendering: list[structlog.types.Processor] = (
+        [structlog.dev.ConsoleRenderer()]
+        if fmt == "console"
+        else [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -31,7 +35,6 @@ def setup_logging(settings: Settings) -> None:
     structlog.configure(
         processors=[
             *shared,
-            structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -43,7 +46,7 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
         )
     )
     root = logging.getLogger()
