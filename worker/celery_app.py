@@ -5,36 +5,31 @@ Start a worker with ``celery -A worker.celery_app worker`` (``newsworker up`` do
 
 from __future__ import annotations
 
-import structlog
+import redis
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_ready
-from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu import Queue
+from kombu.transport.redis import Channel as RedisChannel
 
 from config import get_settings
 
 settings = get_settings()
-log = structlog.get_logger("worker.celery_app")
 
 
-class Consumer(CeleryConsumer):
-    """Celery's consumer, surviving a broker connection loss with messages unacknowledged.
+def _connparams_or_closed(self: RedisChannel, asynchronous: bool = False) -> dict:
+    """kombu 5.7's Redis channel, asked for a new client once its connection is closed (after a
+    broker connection loss: restoring unacknowledged messages on close, acknowledging a task
+    that finished meanwhile), fails with an AttributeError that no caller expects, and the
+    worker dies ("Unrecoverable error"). Raised as the connection error it is, every caller
+    handles it: the consumer reconnects, the message stays unacknowledged in Redis and comes
+    back after the visibility timeout."""
+    if self.connection.client is None:
+        raise redis.ConnectionError("the broker connection is closed")
+    return _connparams(self, asynchronous)
 
-    Celery 5.7 / kombu 5.7 with Redis: after a connection loss the consumer collects the
-    connection (the transport forgets it) and then closes it; closing the channel restores its
-    unacknowledged messages, which needs the forgotten connection, and the AttributeError that
-    follows ends the whole worker ("Unrecoverable error"). The messages need no restoring here:
-    they stay in Redis's unacked set and come back after the visibility timeout. So the error is
-    logged and the consumer goes on to reconnect.
-    """
 
-    def on_connection_error_after_connected(self, exc: Exception) -> None:
-        try:
-            super().on_connection_error_after_connected(exc)
-        except AttributeError as error:
-            log.warning("broker_connection_cleanup_failed", error=repr(error))
-            self.connection = None
-
+_connparams = RedisChannel._connparams
+RedisChannel._connparams = _connparams_or_closed  # type: ignore[method-assign]
 
 app = Celery("newsworker", broker=settings.effective_broker_url, include=["worker.tasks"])
 app.conf.update(
@@ -75,7 +70,6 @@ app.conf.update(
     worker_hijack_root_logger=False,
     worker_redirect_stdouts=False,
     worker_cancel_long_running_tasks_on_connection_loss=False,
-    worker_consumer="worker.celery_app:Consumer",
 )
 
 
