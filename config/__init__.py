@@ -84,8 +84,14 @@ class Settings(BaseSettings):
 
     # --- worker --------------------------------------------------------------------------
     concurrency: int = Field(0, ge=0, description="Worker processes; 0 = number of cores.")
+    batch_size: int = Field(
+        8,
+        ge=1,
+        description="Articles submitted together travel in one message per stage, up to this "
+        "many; a lone article goes alone (no waiting).",
+    )
     task_time_limit: float = Field(
-        120, gt=0, description="Hard time limit of one stage, seconds (soft: 90% of it)."
+        120, gt=0, description="Hard time limit of one stage of a batch, seconds (soft: 90%)."
     )
     max_deliveries: int = Field(
         3, ge=1, description="Deliveries of one task message (worker deaths) before dead letter."

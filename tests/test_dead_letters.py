@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import json_lines, newsworker
+from conftest import Worker, json_lines, namespace, newsworker, settings_overrides
+
+from config import Settings
+from worker.store import Store
 
 BAD = {
     b"this is not json": "not valid JSON",
@@ -59,3 +62,28 @@ def test_retry_dead_resubmits_the_original_payload(tmp_path, running_worker, sto
             break
         time.sleep(0.25)
     assert len(again) == 1 and again[0].payload == before[0].payload
+
+
+def test_a_batch_over_its_time_limit_is_split_and_only_the_slow_article_dies(tmp_path):
+    """Eight articles in one batch, one of them so long that the entities stage runs over the
+    time limit: the batch is split, the seven short ones are processed, the long one alone is
+    dead-lettered with the time limit as its reason."""
+    env = namespace(task_time_limit=1.5, batch_size=8, max_text_chars=2_000_000)
+    settings = Settings(**settings_overrides(env))
+    short = "Владимир Путин провёл в Сочи переговоры с президентом Турции. Встреча длилась час."
+    names = "Путин, Эрдоган, Меркель, Макрон, Москва, Анкара, Берлин, Париж, «Газпром», ООН. "
+    articles = [{"id": f"split-{i}", "text": short} for i in range(7)]
+    articles.insert(3, {"id": "split-slow", "text": names * 20_000})  # ~1.6 MB of entities
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles) + "\n")
+    worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
+    try:
+        out = newsworker("submit", str(path), "--wait", "--timeout", "300", env=env)
+        counts = json.loads(out.stdout)
+        assert (counts["processed"], counts["dead"]) == (7, 1), out.stdout + worker.tail()
+        assert "batch_split" in worker.log.read_text(errors="replace")
+    finally:
+        worker.stop()
+    [dead] = [d for d in Store(settings).dead_entries() if d.id.startswith("split-")]
+    assert dead.id == "split-slow" and "time limit" in dead.reason, dead
+    assert json.loads(dead.payload)["text"].startswith("Путин, Эрдоган")

@@ -1,4 +1,5 @@
-"""Each sink stores a record once per (id, submission): against real Redis and PostgreSQL."""
+"""Each sink stores a record once per (id, submission), a batch at a time: against real Redis
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ def test_redis_sink_announces_once_per_submission(settings):
     rid = f"r-{uuid.uuid4().hex}"
     stream = settings.key(settings.stream)
     before = sink.redis.xlen(stream)
-    assert sink.write(record(rid)) is True
-    assert sink.write(record(rid)) is False
+    assert sink.write([record(rid)]) == [True]
+    assert sink.write([record(rid)]) == [False]
     assert sink.redis.xlen(stream) == before + 1
-    assert sink.write(record(rid, submission="forced", text="Новый.")) is True
+    assert sink.write([record(rid, submission="forced", text="Новый.")]) == [True]
     assert json.loads(sink.redis.get(settings.key("article", rid)))["text"] == "Новый."
 
 
@@ -44,13 +45,13 @@ def test_jsonl_sink_writes_whole_lines_once(settings, tmp_path):
     path = tmp_path / "out.jsonl"
     settings = settings.model_copy(update={"jsonl_path": path})
     first, second = JsonlSink(settings), JsonlSink(settings)  # two worker processes
-    assert first.write(record("a")) is True
-    assert second.write(record("a")) is False  # sees what the other appended
-    assert second.write(record("b")) is True
+    assert first.write([record("a")]) == [True]
+    assert second.write([record("a")]) == [False]  # sees what the other appended
+    assert second.write([record("b")]) == [True]
     # A crash mid-write leaves a torn line; the next append cuts it first.
     with open(path, "ab") as fh:
         fh.write(b'{"id": "torn", "te')
-    assert first.write(record("c")) is True
+    assert first.write([record("c")]) == [True]
     lines = path.read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["a", "b", "c"]
 
@@ -58,9 +59,9 @@ def test_jsonl_sink_writes_whole_lines_once(settings, tmp_path):
 def test_postgres_sink_upserts_one_row_per_id(settings):
     sink = PostgresSink(settings)
     rid = f"p-{uuid.uuid4().hex}"
-    assert sink.write(record(rid)) is True
-    assert sink.write(record(rid)) is False
-    assert sink.write(record(rid, submission="forced", text="Новый.")) is True
+    assert sink.write([record(rid)]) == [True]
+    assert sink.write([record(rid)]) == [False]
+    assert sink.write([record(rid, submission="forced", text="Новый.")]) == [True]
     with psycopg.connect(settings.postgres_dsn) as conn:
         rows = conn.execute(
             f"SELECT record->>'text', submission FROM {settings.postgres_table} WHERE id = %s",
@@ -77,12 +78,24 @@ def test_postgres_sinks_starting_together_create_the_table_once(settings):
     sinks = [PostgresSink(fresh) for _ in range(6)]
     rid = f"race-{uuid.uuid4().hex}"
     with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(lambda s: s.write(record(rid)), sinks))
+        results = [r for [r] in pool.map(lambda s: s.write([record(rid)]), sinks)]
     assert sorted(results) == [False] * 5 + [True]
     for sink in sinks:
         sink.close()
     with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
         conn.execute(f"DROP TABLE {fresh.postgres_table}")
+
+
+@pytest.mark.parametrize("kind", ["redis", "jsonl", "postgres"])
+def test_a_batch_stores_only_its_new_records(settings, tmp_path, kind):
+    settings = settings.model_copy(update={"jsonl_path": tmp_path / "out.jsonl"})
+    [sink] = build_sinks(settings.model_copy(update={"sinks": kind}))
+    old, new, forced = (f"{n}-{uuid.uuid4().hex}" for n in ("old", "new", "forced"))
+    assert sink.write([record(old), record(forced)]) == [True, True]
+    batch = [record(old), record(new, text="Новый."), record(forced, submission="again")]
+    assert sink.write(batch) == [False, True, True]
+    assert sink.write(batch) == [False, False, False]
+    sink.close()
 
 
 def test_unknown_sink_is_a_clear_error(settings):

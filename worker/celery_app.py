@@ -96,4 +96,4 @@ def _start_sweeper(**_: object) -> None:
     from worker import sweeper
     from worker.tasks import pipeline_chain
 
-    sweeper.start(settings, lambda *article: pipeline_chain(*article).apply_async())
+    sweeper.start(settings, lambda refs: pipeline_chain(refs).apply_async())

@@ -1,4 +1,5 @@
-"""Submitting articles: store each payload, enqueue one chain per article, optionally wait."""
+"""Submitting articles: store each payload, enqueue a chain per batch of articles, optionally
+wait."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def submit(
     settings: Settings,
     *,
     force: bool = False,
-    batch: int = 200,
+    chunk: int = 200,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> Submitted:
     """Enqueue every item not already processed (all of them with ``force``), on the broker
@@ -55,17 +56,19 @@ def submit(
         if force:
             store.forget(list(fresh))
         store.put_payloads((s.id, s.kind, token, s.payload) for s in fresh.values())
-        for sub in fresh.values():
-            chain = pipeline_chain(sub.id, sub.kind, token, settings.queue)
-            chain.apply_async(producer=publisher)
-            done.queued[sub.id] = token
+        refs = [(s.id, s.kind, token) for s in fresh.values()]
+        for i in range(0, len(refs), settings.batch_size):
+            pipeline_chain(refs[i : i + settings.batch_size], settings.queue).apply_async(
+                producer=publisher
+            )
+        done.queued.update((s.id, token) for s in fresh.values())
         on_progress(len(pending))
         pending.clear()
 
     with connection:
         for item in items:
             pending.append(item)
-            if len(pending) >= batch:
+            if len(pending) >= chunk:
                 flush()
         if pending:
             flush()

@@ -28,6 +28,9 @@ from config import Settings
 
 ORDINARY = "1"
 
+Ref = tuple[str, str, str]
+"""An article in flight: (id, kind, token)."""
+
 # KEYS: state, payload, dead stream, inflight.
 # ARGV: token, id, stage, reason, kind, failed_at, maxlen, inflight member.
 # Writes one dead letter per (id, token), never for an article already processed by it.
@@ -142,14 +145,25 @@ class Store:
     def payload(self, article_id: str) -> bytes | None:
         return self.redis.get(self.payload_key(article_id))
 
-    def landed(self, article_id: str, token: str) -> bool:
-        state = self.redis.get(self.state_key(article_id))
-        return state is not None and state.decode().split(":", 1)[1] == token
+    def payloads(self, ids: list[str]) -> list[bytes | None]:
+        return self.redis.mget([self.payload_key(i) for i in ids]) if ids else []
 
-    def mark_processed(self, article_id: str, kind: str, token: str) -> bool:
-        keys = [self.state_key(article_id), self.payload_key(article_id), self.inflight_key]
-        member = inflight_member(article_id, kind, token)
-        return bool(self._processed(keys=keys, args=[token, member]))
+    def landed(self, refs: list[Ref]) -> list[bool]:
+        """Whether each article already landed (processed or dead) by its submission."""
+        states = self.states([article_id for article_id, _, _ in refs])
+        return [
+            state is not None and state.split(":", 1)[1] == token
+            for (_, _, token), state in zip(refs, states, strict=True)
+        ]
+
+    def mark_processed(self, refs: list[Ref]) -> list[bool]:
+        """Record these articles as processed; False for one that had already landed."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for article_id, kind, token in refs:
+                keys = [self.state_key(article_id), self.payload_key(article_id), self.inflight_key]
+                member = inflight_member(article_id, kind, token)
+                self._processed(keys=keys, args=[token, member], client=pipe)
+            return [bool(n) for n in pipe.execute()]
 
     def dead_letter(
         self, article_id: str, token: str, *, stage: str, reason: str, kind: str
@@ -165,14 +179,16 @@ class Store:
         args = [token, article_id, stage, reason[:2000], kind, utcnow(), maxlen, member]
         return bool(self._dead(keys=keys, args=args))
 
-    def task_started(self, delivery: str, article_id: str, kind: str, token: str) -> int:
-        """Note that a task of this article started (it is making progress); count the
+    def task_started(self, delivery: str, refs: list[Ref]) -> int:
+        """Note that a task of these articles started (they are making progress); count the
         deliveries of its message and return how many there have been."""
         key = self.settings.key("deliveries", delivery)
-        member = inflight_member(article_id, kind, token)
+        now = time.time()
         with self.redis.pipeline() as pipe:
             pipe.incr(key).expire(key, 7 * 24 * 3600)
-            pipe.zadd(self.inflight_key, {member: time.time()}, xx=True)
+            if refs:
+                members = {inflight_member(*ref): now for ref in refs}
+                pipe.zadd(self.inflight_key, members, xx=True)
             n, *_ = pipe.execute()
         return int(n)
 

@@ -19,33 +19,37 @@ import redis
 import structlog
 
 from config import Settings
-from worker.store import Store
+from worker.store import Ref, Store
 
 log = structlog.get_logger("worker.sweeper")
 
-Enqueue = Callable[[str, str, str], None]
+Enqueue = Callable[[list[Ref]], None]
 
 
 def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
-    """Enqueue again the stalled articles, if the queue is empty; return how many."""
+    """Enqueue again the stalled articles (in batches), if the queue is empty; return how many."""
     if broker.llen(settings.queue):
         return 0
-    n = 0
-    for article_id, kind, token in store.stalled(settings.visibility_timeout):
-        if store.landed(article_id, token):
-            store.settle(article_id, kind, token)
-            continue
-        if store.payload(article_id) is None:
+    stalled = store.stalled(settings.visibility_timeout)
+    landed = store.landed(stalled)
+    payloads = store.payloads([article_id for article_id, _, _ in stalled])
+    again: list[Ref] = []
+    for ref, done, payload in zip(stalled, landed, payloads, strict=True):
+        article_id, kind, token = ref
+        if done:
+            store.settle(*ref)
+        elif payload is None:
             store.dead_letter(
                 article_id, token, stage="clean", reason="payload not found (expired)", kind=kind
             )
-            continue
-        store.touch(article_id, kind, token)
-        enqueue(article_id, kind, token)
-        n += 1
-    if n:
-        log.warning("stalled_articles_requeued", count=n)
-    return n
+        else:
+            store.touch(*ref)
+            again.append(ref)
+    for i in range(0, len(again), settings.batch_size):
+        enqueue(again[i : i + settings.batch_size])
+    if again:
+        log.warning("stalled_articles_requeued", count=len(again))
+    return len(again)
 
 
 def interval(settings: Settings) -> float:

@@ -1,17 +1,29 @@
 """Celery tasks: thin adapters around ``worker.pipeline``, chained clean → entities →
 summarize → deliver.
 
-Each task takes the article id in its first argument (visible in Flower); a permanent error
-(:class:`BadArticle`, or any unexpected exception) dead-letters the article and ends its chain;
-an unreachable sink makes ``deliver`` retry with exponential backoff and jitter, and
-dead-letter the article when retries run out.
+A chain carries a *batch*: up to ``NEWSWORKER_BATCH_SIZE`` articles submitted together travel
+in one message per stage, so the queue's cost per message is shared by the batch (a lone
+article is a batch of one). Every task shows its articles' ids in its arguments (Flower).
+
+- An article the stage cannot handle (:class:`BadArticle`, or any unexpected exception from
+  the stage function) is dead-lettered with the stage and the reason; the rest of its batch
+  goes on.
+- A batch that fails as a whole (time limit, a message redelivered too many times because it
+  kills its worker process) is *split*: each of its articles starts over in a chain of its
+  own, so only the article at fault ends in the dead letters — the same failure in a batch of
+  one dead-letters it.
+- An unreachable sink makes ``deliver`` retry with exponential backoff and jitter, and
+  dead-letter the batch's articles when retries run out.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import redis
 import structlog
 from celery import Task, chain
 from celery.exceptions import Ignore, SoftTimeLimitExceeded, TimeLimitExceeded
@@ -24,7 +36,7 @@ from worker.celery_app import app
 from worker.errors import BadArticle, SinkUnavailable
 from worker.schema import Article
 from worker.sinks import Sink, build_sinks
-from worker.store import ORDINARY, Store
+from worker.store import ORDINARY, Ref, Store
 
 log = structlog.get_logger("worker.tasks")
 
@@ -47,20 +59,25 @@ def _chrome() -> SourceChrome | None:
     return SourceChrome.in_redis(_store().redis, settings.key("chrome"))
 
 
-def _identity(args: tuple[Any, ...]) -> tuple[str, str, str]:
-    """(article id, token, kind) of a task's arguments, whichever stage it is."""
-    first = args[0] if args else None
-    if isinstance(first, dict):  # entities, summarize, deliver: an Article
-        return first.get("id", "?"), first.get("token", ORDINARY), first.get("kind", "json")
-    article_id, kind, token = (*args, None, None, None)[:3]  # clean(article_id, kind, token)
-    return article_id or "?", token or ORDINARY, kind or "json"
+def _refs(args: tuple[Any, ...]) -> list[Ref]:
+    """(id, kind, token) of each article in a task's batch, whichever stage it is."""
+    batch = args[0] if args and isinstance(args[0], list) else []
+    refs = []
+    for item in batch:
+        if isinstance(item, dict):  # entities, summarize, deliver: Articles
+            refs.append(
+                (str(item.get("id", "?")), item.get("kind", "json"), item.get("token", ORDINARY))
+            )
+        elif isinstance(item, list | tuple) and len(item) == 3:  # clean: references
+            refs.append((str(item[0]), str(item[1]), str(item[2])))
+    return refs
 
 
 @task_prerun.connect
 def _bind_context(task_id: str, task: Task, args: tuple[Any, ...], **_: object) -> None:
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
-        task_id=task_id, task=task.name, article_id=_identity(tuple(args))[0]
+        task_id=task_id, task=task.name, article_ids=[ref[0] for ref in _refs(tuple(args))]
     )
 
 
@@ -69,11 +86,18 @@ def _unbind_context(**_: object) -> None:
     structlog.contextvars.clear_contextvars()
 
 
-class StageTask(Task):
-    """Base of the pipeline's tasks: a final failure sends the article to the dead letters.
+@contextmanager
+def _article(article_id: str) -> Iterator[None]:
+    """Log lines inside carry the article's id."""
+    with structlog.contextvars.bound_contextvars(article_id=article_id):
+        yield
 
-    So does a *poison* message: one delivered more than ``NEWSWORKER_MAX_DELIVERIES`` times
-    without finishing, because it kills the worker process that runs it (OOM, crash).
+
+class StageTask(Task):
+    """Base of the pipeline's tasks: per-article dead letters, batch splitting, poison counting.
+
+    A *poison* message is one delivered more than ``NEWSWORKER_MAX_DELIVERIES`` times without
+    finishing, because it kills the worker process that runs it (OOM, crash).
     """
 
     stage = "unknown"
@@ -81,26 +105,59 @@ class StageTask(Task):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
         if request.id and not request.is_eager:
-            limit = get_settings().max_deliveries
-            article_id, token, kind = _identity(args)
-            n = _store().task_started(f"{request.id}:{request.retries}", article_id, kind, token)
-            if n > limit:
-                reason = f"poison message: delivered {n} times without finishing"
-                _store().dead_letter(article_id, token, stage=self.stage, reason=reason, kind=kind)
-                log.error("dead_lettered", stage=self.stage, reason=reason)
+            refs = _refs(args)
+            n = _store().task_started(f"{request.id}:{request.retries}", refs)
+            if n > get_settings().max_deliveries:
+                self.give_up(refs, f"poison message: delivered {n} times without finishing")
                 raise Ignore()
         return super().__call__(*args, **kwargs)
+
+    def each(
+        self, refs: list[Ref], items: list[Any], step: Callable[[Ref, Any], Article]
+    ) -> list[Article]:
+        """Run the stage's step on each article of the batch; an article whose step fails is
+        dead-lettered, the others go on."""
+        out = []
+        for ref, item in zip(refs, items, strict=True):
+            with _article(ref[0]):
+                try:
+                    out.append(step(ref, item))
+                except (SoftTimeLimitExceeded, redis.RedisError):
+                    raise  # the batch's failure, not the article's
+                except Exception as exc:
+                    self.dead_letter(ref, _reason(exc))
+        return out
+
+    def dead_letter(self, ref: Ref, reason: str) -> None:
+        article_id, kind, token = ref
+        store = _store()
+        written = store.dead_letter(article_id, token, stage=self.stage, reason=reason, kind=kind)
+        with _article(article_id):
+            log.warning("dead_lettered", stage=self.stage, reason=reason, written=written)
+
+    def give_up(self, refs: list[Ref], reason: str) -> None:
+        """The batch failed as a whole: split it, or dead-letter a lone article."""
+        if len(refs) == 1:
+            self.dead_letter(refs[0], reason)
+            return
+        for ref in refs:
+            _store().touch(*ref)
+            pipeline_chain([ref]).apply_async()
+        log.warning("batch_split", stage=self.stage, articles=len(refs), reason=reason)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
         _store().forget_deliveries(f"{task_id}:{self.request.retries}")
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
-        article_id, token, kind = _identity(tuple(args))
-        reason = _reason(exc)
-        written = _store().dead_letter(
-            article_id, token, stage=self.stage, reason=reason, kind=kind
-        )
-        log.warning("dead_lettered", stage=self.stage, reason=reason, written=written)
+        refs = _refs(tuple(args))
+        if isinstance(exc, redis.RedisError):
+            # Not the articles' fault: they stay in flight and the sweeper sends them again.
+            log.warning("redis_unavailable", stage=self.stage, error=str(exc))
+        elif isinstance(exc, SinkUnavailable):  # retries ran out: the sink is down for all
+            for ref in refs:
+                self.dead_letter(ref, _reason(exc))
+        else:
+            self.give_up(refs, _reason(exc))
 
 
 def _reason(exc: BaseException) -> str:
@@ -115,35 +172,63 @@ def _stage(name: str, **options: Any):
     return app.task(name=f"newsworker.{name}", base=StageTask, bind=True, stage=name, **options)
 
 
-@_stage("clean")
-def clean(self: StageTask, article_id: str, kind: str, token: str) -> dict[str, Any]:
-    settings = get_settings()
-    store = _store()
-    if store.landed(article_id, token):
-        log.info("already_landed")
-        store.settle(article_id, kind, token)
+def _carry(articles: list[Article]) -> list[dict[str, Any]]:
+    """The batch for the next stage; an emptied batch ends its chain here."""
+    if not articles:
         raise Ignore()
-    payload = store.payload(article_id)
+    return [a.model_dump(mode="json") for a in articles]
+
+
+@_stage("clean")
+def clean(self: StageTask, batch: list[list[str]]) -> list[dict[str, Any]]:
+    store = _store()
+    refs = _refs((batch,))
+    fresh = []
+    for ref, done in zip(refs, store.landed(refs), strict=True):
+        if done:  # a redelivered or duplicate message
+            with _article(ref[0]):
+                log.info("already_landed")
+            store.settle(*ref)
+        else:
+            fresh.append(ref)
+    payloads = store.payloads([article_id for article_id, _, _ in fresh])
+    return _carry(self.each(fresh, payloads, _clean))
+
+
+def _clean(ref: Ref, payload: bytes | None) -> Article:
+    article_id, kind, token = ref
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
+    settings = get_settings()
     raw = pipeline.decode(payload, kind, settings)  # type: ignore[arg-type]
-    article = pipeline.run_clean(article_id, token, kind, raw, settings, _chrome())
+    article = pipeline.run_clean(article_id, token, kind, raw, settings, _chrome())  # type: ignore[arg-type]
+    assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
-    return article.model_dump(mode="json")
+    return article
 
 
 @_stage("entities")
-def entities(self: StageTask, doc: dict[str, Any]) -> dict[str, Any]:
+def entities(self: StageTask, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _carry(self.each(_refs((batch,)), batch, _entities))
+
+
+def _entities(_: Ref, doc: dict[str, Any]) -> Article:
     article = pipeline.run_entities(Article.model_validate(doc))
+    assert article.entities is not None
     log.info("entities_found", entities=len(article.entities.entities))
-    return article.model_dump(mode="json")
+    return article
 
 
 @_stage("summarize")
-def summarize(self: StageTask, doc: dict[str, Any]) -> dict[str, Any]:
+def summarize(self: StageTask, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _carry(self.each(_refs((batch,)), batch, _summarize))
+
+
+def _summarize(_: Ref, doc: dict[str, Any]) -> Article:
     article = pipeline.run_summarize(Article.model_validate(doc), get_settings())
+    assert article.summary is not None
     log.info("summarized", sentences=len(article.summary.sentences))
-    return article.model_dump(mode="json")
+    return article
 
 
 @_stage(
@@ -154,24 +239,28 @@ def summarize(self: StageTask, doc: dict[str, Any]) -> dict[str, Any]:
     retry_jitter=True,
     max_retries=get_settings().max_retries,
 )
-def deliver(self: StageTask, doc: dict[str, Any]) -> str:
-    article = Article.model_validate(doc)
+def deliver(self: StageTask, batch: list[dict[str, Any]]) -> dict[str, int]:
     store = _store()
-    if store.landed(article.id, article.token):
-        log.info("already_landed")
-        return "duplicate"
-    record = pipeline.to_record(article)
-    written = {sink.name: sink.write(record) for sink in _sinks()}
-    store.mark_processed(article.id, article.kind, article.token)
-    log.info("delivered", sinks=written)
-    return "delivered"
+    articles = [Article.model_validate(doc) for doc in batch]
+    refs = [(a.id, a.kind, a.token) for a in articles]
+    landed = store.landed(refs)
+    fresh = [a for a, done in zip(articles, landed, strict=True) if not done]
+    records = [pipeline.to_record(a) for a in fresh]
+    written = {sink.name: sum(sink.write(records)) for sink in _sinks()}
+    store.mark_processed([(a.id, a.kind, a.token) for a in fresh])
+    for article in fresh:
+        with _article(article.id):
+            log.info("delivered")
+    log.info("batch_delivered", delivered=len(fresh), duplicates=len(articles) - len(fresh),
+             written=written)  # fmt: skip
+    return {"delivered": len(fresh), "duplicates": len(articles) - len(fresh)}
 
 
-def pipeline_chain(article_id: str, kind: str, token: str, queue: str | None = None) -> chain:
-    """The chain of signatures for one article; every task shows the article id in Flower."""
-    options = {"argsrepr": repr((article_id,)), "queue": queue or get_settings().queue}
+def pipeline_chain(refs: list[Ref], queue: str | None = None) -> chain:
+    """The chain of signatures for one batch; every task shows the articles' ids in Flower."""
+    options = {"argsrepr": repr([ref[0] for ref in refs]), "queue": queue or get_settings().queue}
     return chain(
-        clean.si(article_id, kind, token).set(queue=options["queue"]),
+        clean.si([list(ref) for ref in refs]).set(**options),
         entities.s().set(**options),
         summarize.s().set(**options),
         deliver.s().set(**options),

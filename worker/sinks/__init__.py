@@ -1,12 +1,14 @@
 """Where processed records go. Every sink has the same small interface (:class:`Sink`).
 
-A sink's ``write`` is idempotent per (record id, submission): writing the same record twice —
-a redelivered message, a worker killed after the write — stores and announces it once.
+A sink's ``write`` takes a batch of records and is idempotent per (record id, submission):
+writing the same record twice — a redelivered message, a worker killed after the write —
+stores and announces it once.
 An unreachable sink raises :class:`worker.errors.SinkUnavailable`; the deliver task retries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from config import Settings
@@ -16,8 +18,9 @@ from worker.schema import Record
 class Sink(Protocol):
     name: str
 
-    def write(self, record: Record) -> bool:
-        """Store the record; return False if this (id, submission) was already stored."""
+    def write(self, records: Sequence[Record]) -> list[bool]:
+        """Store the records (a batch); for each, False if its (id, submission) was already
+        stored."""
         ...
 
     def close(self) -> None: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from config import Settings
@@ -44,8 +45,7 @@ class JsonlSink:
         if whole < len(data):
             os.ftruncate(fd, self._offset)
 
-    def write(self, record: Record) -> bool:
-        line = (record.model_dump_json() + "\n").encode()
+    def write(self, records: Sequence[Record]) -> list[bool]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -54,14 +54,22 @@ class JsonlSink:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._catch_up(fd)
-            if (record.id, record.submission) in self._seen:
-                return False
-            os.write(fd, line)
-            os.fsync(fd)
-            self._offset += len(line)
-            self._seen.add((record.id, record.submission))
-            return True
+            written, lines = [], []
+            for record in records:
+                key = (record.id, record.submission)
+                written.append(key not in self._seen)
+                if written[-1]:
+                    self._seen.add(key)
+                    lines.append(record.model_dump_json() + "\n")
+            if lines:
+                data = "".join(lines).encode()
+                os.write(fd, data)
+                os.fsync(fd)
+                self._offset += len(data)
+            return written
         except OSError as exc:
+            self._seen.clear()  # what it noted may not have reached the file: read it again
+            self._offset = 0
             raise SinkUnavailable(f"jsonl: {exc}") from exc
         finally:
             os.close(fd)  # also releases the lock

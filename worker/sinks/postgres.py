@@ -6,6 +6,8 @@ a forced re-processing (a new submission) replaces the row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -30,6 +32,7 @@ ON CONFLICT (id) DO UPDATE
        processed_at = EXCLUDED.processed_at,
        record = EXCLUDED.record
  WHERE {table}.submission IS DISTINCT FROM EXCLUDED.submission
+RETURNING id
 """
 
 
@@ -52,11 +55,21 @@ class PostgresSink:
             self._conn = conn
         return self._conn
 
-    def write(self, record: Record) -> bool:
-        row = (record.id, record.submission, record.processed_at, Jsonb(record.model_dump()))
+    def write(self, records: Sequence[Record]) -> list[bool]:
+        if not records:
+            return []
+        rows = [
+            (r.id, r.submission, r.processed_at, Jsonb(r.model_dump(mode="json"))) for r in records
+        ]
+        query = sql.SQL(_UPSERT).format(table=self.table)
         try:
-            cur = self._connection().execute(sql.SQL(_UPSERT).format(table=self.table), row)
-            return cur.rowcount == 1
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(query, rows, returning=True)
+                written = [cur.fetchone() is not None]  # a row back: inserted or replaced
+                while cur.nextset():
+                    written.append(cur.fetchone() is not None)
+            return written
         except psycopg.OperationalError as exc:
             self.close()
             raise SinkUnavailable(f"postgres: {exc}") from exc

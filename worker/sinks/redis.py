@@ -6,6 +6,8 @@ holding the submission that was delivered, so a record is announced at most once
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis
 
 from config import Settings
@@ -35,12 +37,16 @@ class RedisSink:
         self.redis = connect(settings)
         self._deliver = self.redis.register_script(_DELIVER)
 
-    def write(self, record: Record) -> bool:
+    def write(self, records: Sequence[Record]) -> list[bool]:
         s = self.settings
-        keys = [s.key("delivered", record.id), s.key("article", record.id), s.key(s.stream)]
-        args = [record.submission, record.id, record.model_dump_json(), s.stream_maxlen]
+        stream = s.key(s.stream)
         try:
-            return bool(self._deliver(keys=keys, args=args))
+            with self.redis.pipeline(transaction=False) as pipe:
+                for record in records:
+                    keys = [s.key("delivered", record.id), s.key("article", record.id), stream]
+                    args = [record.submission, record.id, record.model_dump_json(), s.stream_maxlen]
+                    self._deliver(keys=keys, args=args, client=pipe)
+                return [bool(n) for n in pipe.execute()]
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise SinkUnavailable(f"redis: {exc}") from exc
 
