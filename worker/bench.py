@@ -258,6 +258,7 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
     result.update(
         celery_articles_per_s=many["articles_per_s"],
         celery_processes=processes,
+        celery_batch_size=settings.batch_size,
         celery_1_process_articles_per_s=one["articles_per_s"],
         celery_without_events_articles_per_s=quiet["articles_per_s"],
         p50_ms=one["p50_ms"],
