@@ -94,6 +94,6 @@ def _load_models(**_: object) -> None:
 def _start_sweeper(**_: object) -> None:
     """Re-enqueue articles whose messages were lost (see worker.sweeper)."""
     from worker import sweeper
-    from worker.tasks import pipeline_chain
+    from worker.tasks import enqueue
 
-    sweeper.start(settings, lambda refs: pipeline_chain(refs).apply_async())
+    sweeper.start(settings, enqueue)

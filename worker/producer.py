@@ -35,7 +35,7 @@ def submit(
     """Enqueue every item not already processed (all of them with ``force``), on the broker
     and queue of ``settings``."""
     from worker.celery_app import app
-    from worker.tasks import pipeline_chain
+    from worker.tasks import enqueue
 
     store = Store(settings)
     connection = app.connection_for_write(settings.effective_broker_url)
@@ -56,11 +56,7 @@ def submit(
         if force:
             store.forget(list(fresh))
         store.put_payloads((s.id, s.kind, token, s.payload) for s in fresh.values())
-        refs = [(s.id, s.kind, token) for s in fresh.values()]
-        for i in range(0, len(refs), settings.batch_size):
-            pipeline_chain(refs[i : i + settings.batch_size], settings.queue).apply_async(
-                producer=publisher
-            )
+        enqueue([(s.id, s.kind, token) for s in fresh.values()], settings, publisher)
         done.queued.update((s.id, token) for s in fresh.values())
         on_progress(len(pending))
         pending.clear()

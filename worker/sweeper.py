@@ -45,9 +45,8 @@ def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueu
         else:
             store.touch(*ref)
             again.append(ref)
-    for i in range(0, len(again), settings.batch_size):
-        enqueue(again[i : i + settings.batch_size])
     if again:
+        enqueue(again)
         log.warning("stalled_articles_requeued", count=len(again))
     return len(again)
 

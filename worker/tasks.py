@@ -29,7 +29,7 @@ from celery import Task, chain
 from celery.exceptions import Ignore, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_postrun, task_prerun
 
-from config import get_settings
+from config import Settings, get_settings
 from worker import pipeline
 from worker.boilerplate import SourceChrome
 from worker.celery_app import app
@@ -142,7 +142,7 @@ class StageTask(Task):
             return
         for ref in refs:
             _store().touch(*ref)
-            pipeline_chain([ref]).apply_async()
+            pipeline_chain([ref]).apply_async()  # not enqueue(): one article to a chain
         log.warning("batch_split", stage=self.stage, articles=len(refs), reason=reason)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
@@ -254,6 +254,22 @@ def deliver(self: StageTask, batch: list[dict[str, Any]]) -> dict[str, int]:
     log.info("batch_delivered", delivered=len(fresh), duplicates=len(articles) - len(fresh),
              written=written)  # fmt: skip
     return {"delivered": len(fresh), "duplicates": len(articles) - len(fresh)}
+
+
+def batches(refs: list[Ref], size: int) -> list[list[Ref]]:
+    """``refs`` in as few batches of at most ``size`` as there can be, of even sizes (20 with a
+    size of 16 → 10 + 10, not 16 + 4), so that worker processes share the work."""
+    if not refs:
+        return []
+    step = -(-len(refs) // -(-len(refs) // size))
+    return [refs[i : i + step] for i in range(0, len(refs), step)]
+
+
+def enqueue(refs: list[Ref], settings: Settings | None = None, producer: Any = None) -> None:
+    """Send these articles down the pipeline, a chain per batch."""
+    settings = settings or get_settings()
+    for batch in batches(refs, settings.batch_size):
+        pipeline_chain(batch, settings.queue).apply_async(producer=producer)
 
 
 def pipeline_chain(refs: list[Ref], queue: str | None = None) -> chain:
