@@ -12,7 +12,10 @@ from worker.store import ORDINARY
 def test_an_article_lands_in_exactly_one_place(store):
     aid = f"s-{uuid.uuid4().hex}"
     store.put_payloads([(aid, "json", ORDINARY, b"payload")])
+    store.put_docs("clean", [(aid, ORDINARY, '{"id": "x"}')])
+    assert store.docs("clean", [(aid, "json", ORDINARY)]) == [b'{"id": "x"}']
     assert store.mark_processed([(aid, "json", ORDINARY)]) == [True]
+    assert store.docs("clean", [(aid, "json", ORDINARY)]) == [None]  # freed when it landed
     assert store.mark_processed([(aid, "json", ORDINARY)]) == [False]
     # A stale redelivery that fails afterwards does not dead-letter a processed article.
     assert store.dead_letter(aid, ORDINARY, stage="entities", reason="x", kind="json") is False
@@ -24,7 +27,9 @@ def test_an_article_lands_in_exactly_one_place(store):
 def test_dead_letter_keeps_the_payload_once(store):
     aid = f"d-{uuid.uuid4().hex}"
     store.put_payloads([(aid, "text", ORDINARY, b"\xff\xfe not utf-8")])
+    store.put_docs("entities", [(aid, ORDINARY, "{}")])
     assert store.dead_letter(aid, ORDINARY, stage="clean", reason="bad", kind="text") is True
+    assert store.docs("entities", [(aid, "text", ORDINARY)]) == [None]
     assert store.dead_letter(aid, ORDINARY, stage="clean", reason="bad", kind="text") is False
     assert store.mark_processed([(aid, "text", ORDINARY)]) == [False]
     [entry] = [e for e in store.dead_entries() if e.id == aid]

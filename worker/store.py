@@ -4,6 +4,8 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``):
 
 - ``nw:payload:{id}``  the submitted payload, exactly as read (bytes), while the article is in
   flight; removed when it lands.
+- ``nw:doc:{id}:{token}:{stage}``  the article as a stage left it (JSON), for the next stage:
+  messages carry only the articles' ids; removed when it lands.
 - ``nw:state:{id}``    where the article landed: ``processed:{token}`` or ``dead:{token}``.
 - ``nw:dead``          stream of dead letters (id, stage, reason, payload, kind, token, failed_at).
 - ``nw:inflight``      sorted set of articles submitted and not landed (member
@@ -31,7 +33,10 @@ ORDINARY = "1"
 Ref = tuple[str, str, str]
 """An article in flight: (id, kind, token)."""
 
-# KEYS: state, payload, dead stream, inflight.
+STAGES = ("clean", "entities", "summarize")
+"""The stages whose output waits in Redis for the next one."""
+
+# KEYS: state, payload, dead stream, inflight, then the stages' documents.
 # ARGV: token, id, stage, reason, kind, failed_at, maxlen, inflight member.
 # Writes one dead letter per (id, token), never for an article already processed by it.
 _DEAD = """
@@ -46,18 +51,18 @@ else
   redis.call('XADD', KEYS[3], '*', unpack(fields))
 end
 redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
-redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[4], ARGV[8])
+redis.call('DEL', KEYS[2], unpack(KEYS, 5))
 return 1
 """
 
-# KEYS: state, payload, inflight. ARGV: token, inflight member.
+# KEYS: state, payload, inflight, then the stages' documents. ARGV: token, inflight member.
 _PROCESSED = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
-redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[2], unpack(KEYS, 4))
 return 1
 """
 
@@ -111,6 +116,9 @@ class Store:
     def payload_key(self, article_id: str) -> str:
         return self.settings.key("payload", article_id)
 
+    def doc_keys(self, article_id: str, token: str) -> list[str]:
+        return [self.settings.key("doc", article_id, token, stage) for stage in STAGES]
+
     @property
     def dead_stream(self) -> str:
         return self.settings.key(self.settings.dead_stream)
@@ -148,6 +156,19 @@ class Store:
     def payloads(self, ids: list[str]) -> list[bytes | None]:
         return self.redis.mget([self.payload_key(i) for i in ids]) if ids else []
 
+    def put_docs(self, stage: str, docs: list[tuple[str, str, str]]) -> None:
+        """Keep (id, token, JSON) of articles as ``stage`` left them, for the next stage."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for article_id, token, doc in docs:
+                key = self.settings.key("doc", article_id, token, stage)
+                pipe.set(key, doc, ex=self.settings.payload_ttl)
+            pipe.execute()
+
+    def docs(self, stage: str, refs: list[Ref]) -> list[bytes | None]:
+        """The articles as ``stage`` left them (None where there is none)."""
+        keys = [self.settings.key("doc", article_id, token, stage) for article_id, _, token in refs]
+        return self.redis.mget(keys) if keys else []
+
     def landed(self, refs: list[Ref]) -> list[bool]:
         """Whether each article already landed (processed or dead) by its submission."""
         states = self.states([article_id for article_id, _, _ in refs])
@@ -161,6 +182,7 @@ class Store:
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id, kind, token in refs:
                 keys = [self.state_key(article_id), self.payload_key(article_id), self.inflight_key]
+                keys += self.doc_keys(article_id, token)
                 member = inflight_member(article_id, kind, token)
                 self._processed(keys=keys, args=[token, member], client=pipe)
             return [bool(n) for n in pipe.execute()]
@@ -173,6 +195,7 @@ class Store:
             self.payload_key(article_id),
             self.dead_stream,
             self.inflight_key,
+            *self.doc_keys(article_id, token),
         ]
         member = inflight_member(article_id, kind, token)
         maxlen = self.settings.stream_maxlen
@@ -205,10 +228,11 @@ class Store:
 
     def settle(self, article_id: str, kind: str, token: str) -> None:
         """Drop the in-flight traces of a submission that has already landed (a duplicate
-        submission stored its payload again after the first copy landed)."""
+        submission stored its payload again after the first copy landed; a duplicate message
+        left a stage's document)."""
         with self.redis.pipeline() as pipe:
             pipe.zrem(self.inflight_key, inflight_member(article_id, kind, token))
-            pipe.delete(self.payload_key(article_id))
+            pipe.delete(self.payload_key(article_id), *self.doc_keys(article_id, token))
             pipe.execute()
 
     def touch(self, article_id: str, kind: str, token: str) -> None:

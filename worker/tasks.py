@@ -3,7 +3,10 @@ summarize → deliver.
 
 A chain carries a *batch*: up to ``NEWSWORKER_BATCH_SIZE`` articles submitted together travel
 in one message per stage, so the queue's cost per message is shared by the batch (a lone
-article is a batch of one). Every task shows its articles' ids in its arguments (Flower).
+article is a batch of one). A message holds only the articles' ids (what Flower shows): each
+stage reads its input from Redis (the payload, or the previous stage's result) and leaves its
+result there for the next (``Store.docs``), so the worker's main process never copies article
+text between the broker and its pool.
 
 - An article the stage cannot handle (:class:`BadArticle`, or any unexpected exception from
   the stage function) is dead-lettered with the stage and the reason; the rest of its batch
@@ -36,7 +39,7 @@ from worker.celery_app import app
 from worker.errors import BadArticle, SinkUnavailable
 from worker.schema import Article
 from worker.sinks import Sink, build_sinks
-from worker.store import ORDINARY, Ref, Store
+from worker.store import Ref, Store
 
 log = structlog.get_logger("worker.tasks")
 
@@ -60,17 +63,13 @@ def _chrome() -> SourceChrome | None:
 
 
 def _refs(args: tuple[Any, ...]) -> list[Ref]:
-    """(id, kind, token) of each article in a task's batch, whichever stage it is."""
+    """(id, kind, token) of each article in a task's batch: its first argument."""
     batch = args[0] if args and isinstance(args[0], list) else []
-    refs = []
-    for item in batch:
-        if isinstance(item, dict):  # entities, summarize, deliver: Articles
-            refs.append(
-                (str(item.get("id", "?")), item.get("kind", "json"), item.get("token", ORDINARY))
-            )
-        elif isinstance(item, list | tuple) and len(item) == 3:  # clean: references
-            refs.append((str(item[0]), str(item[1]), str(item[2])))
-    return refs
+    return [
+        (str(item[0]), str(item[1]), str(item[2]))
+        for item in batch
+        if isinstance(item, list | tuple) and len(item) == 3
+    ]
 
 
 @task_prerun.connect
@@ -172,27 +171,46 @@ def _stage(name: str, **options: Any):
     return app.task(name=f"newsworker.{name}", base=StageTask, bind=True, stage=name, **options)
 
 
-def _carry(articles: list[Article]) -> list[dict[str, Any]]:
-    """The batch for the next stage; an emptied batch ends its chain here."""
-    if not articles:
-        raise Ignore()
-    return [a.model_dump(mode="json") for a in articles]
-
-
-@_stage("clean")
-def clean(self: StageTask, batch: list[list[str]]) -> list[dict[str, Any]]:
+def _fresh(refs: list[Ref]) -> list[Ref]:
+    """The articles not landed yet; a redelivered or duplicate message's others are settled."""
     store = _store()
-    refs = _refs((batch,))
     fresh = []
     for ref, done in zip(refs, store.landed(refs), strict=True):
-        if done:  # a redelivered or duplicate message
+        if done:
             with _article(ref[0]):
                 log.info("already_landed")
             store.settle(*ref)
         else:
             fresh.append(ref)
-    payloads = store.payloads([article_id for article_id, _, _ in fresh])
-    return _carry(self.each(fresh, payloads, _clean))
+    return fresh
+
+
+def _take(stage: str, batch: list[list[str]]) -> tuple[list[Ref], list[bytes | None]]:
+    """The batch's articles not landed yet, as ``stage`` left them in Redis."""
+    refs = _fresh(_refs((batch,)))
+    return refs, _store().docs(stage, refs)
+
+
+def _load(stage: str, doc: bytes | None) -> Article:
+    if doc is None:
+        raise BadArticle(f"the {stage} stage's result is not in Redis (expired?)")
+    return Article.model_validate_json(doc)
+
+
+def _hand_over(stage: str, articles: list[Article]) -> list[list[str]]:
+    """Keep the articles for the next stage in Redis; what the next task gets is their ids.
+    An emptied batch ends its chain here."""
+    if not articles:
+        raise Ignore()
+    _store().put_docs(stage, [(a.id, a.token, a.model_dump_json()) for a in articles])
+    return [[a.id, a.kind, a.token] for a in articles]
+
+
+@_stage("clean")
+def clean(self: StageTask, batch: list[list[str]]) -> list[list[str]]:
+    refs = _fresh(_refs((batch,)))
+    payloads = _store().payloads([article_id for article_id, _, _ in refs])
+    return _hand_over("clean", self.each(refs, payloads, _clean))
 
 
 def _clean(ref: Ref, payload: bytes | None) -> Article:
@@ -208,24 +226,24 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
 
 
 @_stage("entities")
-def entities(self: StageTask, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return _carry(self.each(_refs((batch,)), batch, _entities))
+def entities(self: StageTask, batch: list[list[str]]) -> list[list[str]]:
+    return _hand_over("entities", self.each(*_take("clean", batch), _entities))
 
 
-def _entities(_: Ref, doc: dict[str, Any]) -> Article:
-    article = pipeline.run_entities(Article.model_validate(doc))
+def _entities(_: Ref, doc: bytes | None) -> Article:
+    article = pipeline.run_entities(_load("clean", doc))
     assert article.entities is not None
     log.info("entities_found", entities=len(article.entities.entities))
     return article
 
 
 @_stage("summarize")
-def summarize(self: StageTask, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return _carry(self.each(_refs((batch,)), batch, _summarize))
+def summarize(self: StageTask, batch: list[list[str]]) -> list[list[str]]:
+    return _hand_over("summarize", self.each(*_take("entities", batch), _summarize))
 
 
-def _summarize(_: Ref, doc: dict[str, Any]) -> Article:
-    article = pipeline.run_summarize(Article.model_validate(doc), get_settings())
+def _summarize(_: Ref, doc: bytes | None) -> Article:
+    article = pipeline.run_summarize(_load("entities", doc), get_settings())
     assert article.summary is not None
     log.info("summarized", sentences=len(article.summary.sentences))
     return article
@@ -239,21 +257,16 @@ def _summarize(_: Ref, doc: dict[str, Any]) -> Article:
     retry_jitter=True,
     max_retries=get_settings().max_retries,
 )
-def deliver(self: StageTask, batch: list[dict[str, Any]]) -> dict[str, int]:
-    store = _store()
-    articles = [Article.model_validate(doc) for doc in batch]
-    refs = [(a.id, a.kind, a.token) for a in articles]
-    landed = store.landed(refs)
-    fresh = [a for a, done in zip(articles, landed, strict=True) if not done]
-    records = [pipeline.to_record(a) for a in fresh]
+def deliver(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
+    articles = self.each(*_take("summarize", batch), lambda _, doc: _load("summarize", doc))
+    records = [pipeline.to_record(a) for a in articles]
     written = {sink.name: sum(sink.write(records)) for sink in _sinks()}
-    store.mark_processed([(a.id, a.kind, a.token) for a in fresh])
-    for article in fresh:
+    _store().mark_processed([(a.id, a.kind, a.token) for a in articles])
+    for article in articles:
         with _article(article.id):
             log.info("delivered")
-    log.info("batch_delivered", delivered=len(fresh), duplicates=len(articles) - len(fresh),
-             written=written)  # fmt: skip
-    return {"delivered": len(fresh), "duplicates": len(articles) - len(fresh)}
+    log.info("batch_delivered", delivered=len(articles), written=written)
+    return {"delivered": len(articles), "skipped": len(batch) - len(articles)}
 
 
 def batches(refs: list[Ref], size: int) -> list[list[Ref]]:
