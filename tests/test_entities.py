@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from razdel import tokenize
+from slovnet.conll import parse_conll_tag
 
-from worker import spans
+from worker import entities, spans
 from worker.entities import extract, tokens_of
 from worker.evaluate import ner
+from worker.models import get_models
 from worker.schema import Entities, Entity
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/gazeta_2017_putin_trump_call.txt"
@@ -104,6 +106,19 @@ def test_money_has_amount_and_currency() -> None:
         ("100 евро", 100.0, "EUR"),
     ]
     assert all(text[m.start : m.stop] == m.text for m in money)
+
+
+def test_dates_and_sums_reach_the_edges_of_what_yargy_reads() -> None:
+    """yargy reads from the word before the first number to two words after the last (dates),
+    from the first number on (sums): the month before a year, "г ." after it, a numeral in
+    brackets and the currency after a sum are all still in."""
+    text = (
+        "Сделку в ноябре 2012 года оценили в 5 млн (пять миллионов) рублей, "
+        "кредит вернули 1 мая 2015 г . Вчера."
+    )
+    found = extract(text)
+    assert [d.text for d in found.dates] == ["ноябре 2012 года", "1 мая 2015 г ."]
+    assert [m.text for m in found.money] == ["5 млн (пять миллионов) рублей"]
 
 
 def test_a_bare_surname_joins_only_an_unambiguous_person() -> None:
@@ -237,6 +252,35 @@ def test_a_capitalised_common_word_opening_a_sentence_is_no_name() -> None:
     assert sorted(tokens[s.start].start for s in kept) == [
         m.start() for m in re.finditer("Шнур", text)
     ]
+
+
+# --- the stage's own passes match the libraries' ----------------------------------------------
+
+
+def test_tokens_are_razdels(body: str) -> None:
+    tricky = "кто-то a -b 1.5 3/4 т.е. yahoo! :-) ...?! -- ΔP mβж «Живи!» 5-й a_b О’Рейли (ФАС),"
+    for text in (body, tricky, "", " "):
+        assert [(t.start, t.stop) for t in tokenize(text)] == list(entities._tokenize(text))
+
+
+def test_tagger_scores_are_slovnets(body: str) -> None:
+    """NER's scores for a text are slovnet's to the bit; the morph tagger's for windows run side
+    by side pick the tags slovnet picks running them in a batch. Both read ё as е."""
+    models = get_models()
+    raw = [t.text for t in tokens_of(body + " Её ещё ждёт Пётр Алёхин.")]
+    words = [word.replace("ё", "е") for word in raw]
+    infer = models.ner_tagger.infer
+    (batch,) = infer.encoder([words])
+    (ours,) = spans.scores(models.ner_tagger, [raw])
+    assert (ours == infer.model(batch.word_id, batch.shape_id, batch.pad_mask)[0]).all()
+    starts = range(0, len(words) - 8, 3)
+    tagger = models.morph_tagger
+    decode = tagger.infer.decoder.tags_vocab.decode
+    batched = tagger.map([words[i : i + 3 + i % 5] for i in starts])
+    theirs = [[(t.pos, t.feats) for t in markup.tokens] for markup in batched]
+    side_by_side = spans.scores(tagger, [raw[i : i + 3 + i % 5] for i in starts])
+    ours_tags = [[parse_conll_tag(decode(k)) for k in s.argmax(-1)] for s in side_by_side]
+    assert ours_tags == theirs
 
 
 # --- normal forms -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 - Merging: mentions of one entity become one record: the same normal form or a known alias
   ("РФ", "Россия"); a bare surname joins the person named in full; a name and its abbreviation or
   Latin spelling in brackets after it; a name the article also spells in the nominative.
-- Dates and money are parsed (yargy, slow) only in the sentences that can hold them.
+- Dates and money are parsed (yargy, slow) only in the stretches of text around their cues.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
-from razdel import sentenize, tokenize
+from razdel import sentenize
+from razdel.segmenters.tokenize import ATOM, Atom, TokenSplit, tokenize
 
 from worker import normal, spans
 from worker.gazetteer import ALIASES, TYPES
@@ -88,10 +89,28 @@ def sentences(text: str) -> list[Sentence]:
 def tokens_of(text: str) -> list[Token]:
     """razdel tokens of ``text``, with offsets and the index of their sentence."""
     return [
-        Token(sent.start + tok.start, sent.start + tok.stop, tok.text, index)
+        Token(sent.start + start, sent.start + stop, sent.text[start:stop], index)
         for index, sent in enumerate(sentences(text))
-        for tok in tokenize(sent.text)
+        for start, stop in _tokenize(sent.text)
     ]
+
+
+def _tokenize(text: str) -> Iterator[tuple[int, int]]:
+    """(start, stop) of razdel's tokens of ``text``: its atoms joined by its rules, which it asks
+    only where two atoms touch (a space always parts tokens). razdel builds its objects for every
+    atom; this only where the rules read them."""
+    atoms = list(ATOM.finditer(text))
+    first = 0  # the atom the current token starts with
+    for k in range(1, len(atoms) + 1):
+        if k < len(atoms) and atoms[k].start() == atoms[k - 1].end():
+            lo = max(0, k - 3)  # razdel's rules see three atoms either side
+            near = [Atom(a.start(), a.end(), a.lastgroup, a.group()) for a in atoms[lo : k + 3]]
+            split = TokenSplit(near[: k - lo], "", near[k - lo :])
+            split.buffer = text[atoms[first].start() : atoms[k - 1].end()]
+            if tokenize.join(split):
+                continue
+        yield atoms[first].start(), atoms[k - 1].end()
+        first = k
 
 
 def _mentions(text: str, models: Models) -> list[_Mention]:
@@ -311,7 +330,10 @@ def _salience(mentions: list[_Mention], most: int, length: int, lead_end: int) -
 def _dates(text: str, published_at: str | None, models: Models) -> list[DateFact]:
     published = _published(published_at)
     facts = []
-    for start, stop, found in _near_cues(text, DATE_CUE, models.dates_extractor, 2, 3):
+    # a date starts with its day or year, or with the month right before the year ("ноябре 2012
+    # года"), and ends at most two words after its last number ("2012 г .", "15 ноября")
+    dates = _near_cues(text, DATE_CUE, models.dates_extractor, 2, 3, lead=1, tail=2)
+    for start, stop, found in dates:
         year = found.year or _infer_year(found.month, found.day, published)
         facts.append(
             DateFact(
@@ -328,6 +350,8 @@ def _dates(text: str, published_at: str | None, models: Models) -> list[DateFact
 
 
 def _money(text: str, models: Models) -> list[MoneyFact]:
+    # a sum starts with its number; what follows that (a numeral in brackets) has no bound
+    sums = _near_cues(text, MONEY_CUE, models.money_extractor, 6, 3, lead=0, tail=None)
     return [
         MoneyFact(
             start=start,
@@ -336,23 +360,34 @@ def _money(text: str, models: Models) -> list[MoneyFact]:
             amount=float(found.amount),
             currency=found.currency,
         )
-        for start, stop, found in _near_cues(text, MONEY_CUE, models.money_extractor, 6, 3)
+        for start, stop, found in sums
     ]
 
 
 def _near_cues(
-    text: str, cue: re.Pattern, extractor: Any, before: int, after: int
+    text: str,
+    cue: re.Pattern,
+    extractor: Any,
+    before: int,
+    after: int,
+    *,
+    lead: int,
+    tail: int | None,
 ) -> Iterator[tuple[int, int, Any]]:
     """(start, stop, fact) of the extractor's matches; it (yargy, slow) reads only the stretches
-    from ``before`` words left of a cue to ``after`` words right of it."""
-    for lo, hi in _stretches(text, cue, before, after):
-        if not DIGIT.search(text, lo, hi):
-            continue  # every date and every sum has a number
+    from ``before`` words left of a cue to ``after`` words right of it, and of each only what a
+    match can span: every date and every sum has a number, and a match starts at most ``lead``
+    words before the first word with a digit and ends at most ``tail`` words after the last.
+    yargy reads token by token, none across a space: cutting off words no match reaches changes
+    nothing."""
+    for lo, hi in _stretches(text, cue, before, after, lead, tail):
         for match in extractor(text[lo:hi]):
             yield lo + match.start, lo + match.stop, match.fact
 
 
-def _stretches(text: str, cue: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
+def _stretches(
+    text: str, cue: re.Pattern, before: int, after: int, lead: int, tail: int | None
+) -> list[tuple[int, int]]:
     at = [match.start() for match in cue.finditer(text)]
     if not at:
         return []
@@ -366,7 +401,13 @@ def _stretches(text: str, cue: re.Pattern, before: int, after: int) -> list[tupl
             ranges[-1][1] = max(hi, ranges[-1][1])
         else:
             ranges.append([lo, hi])
-    return [(words[lo][0], words[hi][1]) for lo, hi in ranges]
+    out = []
+    for lo, hi in ranges:
+        numbers = [k for k in range(lo, hi + 1) if DIGIT.search(text, *words[k])]
+        if numbers:
+            last = hi if tail is None else min(hi, numbers[-1] + tail)
+            out.append((words[max(lo, numbers[0] - lead)][0], words[last][1]))
+    return out
 
 
 def _published(published_at: str | None) -> date | None:

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from slovnet.conll import parse_conll_tag
+
 from worker.gazetteer import EAST_ASIAN_SURNAMES
 from worker.models import Models, get_models
-from worker.spans import Token, fold
+from worker.spans import Token, fold, scores
 
 CONTEXT = 3
 NOUNS = {"NOUN", "PROPN"}
@@ -80,18 +82,23 @@ def tag(tokens: list[Token], ranges: Sequence[tuple[int, int]], models: Models) 
     windows = []
     for i, j in ranges:
         lo, hi = (i, i) if j - i == 1 and _plain(tokens[i].text) else _window(tokens, i, j)
-        words = tuple(token.text.replace("ё", "е").replace("Ё", "Е") for token in tokens[lo:hi])
-        windows.append((i - lo, j - lo, words))
-    unique = sorted({words for *_, words in windows if words}, key=lambda w: (len(w), w))
-    markups = dict(zip(unique, models.morph_tagger.map([list(words) for words in unique])))
+        windows.append((i - lo, j - lo, tuple(token.text for token in tokens[lo:hi])))
+    unique = list(dict.fromkeys(words for *_, words in windows if words))
+    tagger = models.morph_tagger
+    decode = tagger.infer.decoder.tags_vocab.decode
+    best = dict(zip(unique, (s.argmax(-1).tolist() for s in scores(tagger, unique))))
     out = []
     for (i, j), (a, b, words) in zip(ranges, windows):
-        tags = markups[words].tokens[a:b] if words else [_plain(t.text) for t in tokens[i:j]]
         spaces = [""] + [" " * (t.start - p.stop) for p, t in zip(tokens[i:j], tokens[i + 1 : j])]
+        if words:
+            tags = [parse_conll_tag(decode(k)) for k in best[words][a:b]]
+        else:
+            plain = [_plain(token.text) for token in tokens[i:j]]
+            tags = [(form.pos, form.feats) if form else ("X", {}) for form in plain]
         out.append(
             [
-                Word(token.text, t.pos, t.feats, space) if t else Word(token.text, space=space)
-                for token, t, space in zip(tokens[i:j], tags, spaces)
+                Word(token.text, pos, feats, space)
+                for token, (pos, feats), space in zip(tokens[i:j], tags, spaces)
             ]
         )
     return out
@@ -303,8 +310,7 @@ def _is_initial(text: str) -> bool:
 
 def _is_first_name(text: str) -> bool:
     """Is the likeliest reading of ``text`` a first name, and none a surname ("Леонидов")?"""
-    forms = _forms(text)
-    return _known(text) and "Name" in forms[0].tag.grammemes and not _has(text, "Surn")
+    return _known(text) and "Name" in _forms(text)[0].tag.grammemes and not _has(text, "Surn")
 
 
 def _patronymic_only(text: str) -> bool:
@@ -519,6 +525,7 @@ def _respell(text: str, form: Any) -> str:
     return text[:common] + ending
 
 
+@lru_cache(maxsize=4096)  # inflecting builds the whole lexeme
 def _nominative_form(form: Any) -> Any:
     """The nominative of ``form``'s word with its other grammemes; of a superlative's several
     ("высший", "высочайший"), the one nearest to the word."""
