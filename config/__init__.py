@@ -85,10 +85,16 @@ class Settings(BaseSettings):
     # --- worker --------------------------------------------------------------------------
     concurrency: int = Field(0, ge=0, description="Worker processes; 0 = number of cores.")
     batch_size: int = Field(
-        8,
+        16,
         ge=1,
         description="Articles submitted together travel in one message per stage, up to this "
         "many; a lone article goes alone (no waiting).",
+    )
+    prefetch: int = Field(
+        2,
+        ge=1,
+        description="Messages each worker process holds ready (Celery's prefetch multiplier): "
+        "2 keeps a process busy from one batch to the next; 1 for very long tasks.",
     )
     task_time_limit: float = Field(
         120, gt=0, description="Hard time limit of one stage of a batch, seconds (soft: 90%)."

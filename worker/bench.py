@@ -27,6 +27,7 @@ from worker.models import get_models
 from worker.schema import Clean, RawArticle
 
 Say = Callable[[str], None]
+WARM = 20  # articles run before timing, in process and through the workers alike
 
 
 def load_articles(paths: list[str], count: int) -> list[ingest.Submission]:
@@ -65,6 +66,9 @@ def in_process(items: list[ingest.Submission], settings: Settings) -> dict[str, 
     get_models()
     clean.warm_up()
     raws = [pipeline.decode(i.payload, i.kind, settings) for i in items]
+    for raw in raws[:WARM]:  # as warm as the workers are (see through_celery)
+        text = _clean(raw, settings).text
+        summarize.summarize(text, entities.extract(text), sentences=settings.summary_sentences)
     cleaned, t_clean = _timed(lambda: [_clean(r, settings) for r in raws])
     texts = [c.text for c in cleaned]
     found, t_entities = _timed(lambda: [entities.extract(t) for t in texts])
@@ -218,7 +222,7 @@ def through_celery(
     try:
         worker.start()
         warm = [ingest.Submission(f"warm-{i}", s.kind, s.payload, s.origin)
-                for i, s in enumerate(items[: processes * 2])]  # fmt: skip
+                for i, s in enumerate(items[:WARM])]  # fmt: skip
         _submit_and_wait(warm, ns)
         say(f"bench: {len(items)} articles through {processes} worker process(es)")
         seconds = _submit_and_wait(items, ns)

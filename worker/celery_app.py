@@ -43,7 +43,7 @@ app.conf.update(
     # At-least-once: acknowledge after the task ran; re-queue when a worker process dies.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
+    worker_prefetch_multiplier=settings.prefetch,
     worker_max_memory_per_child=settings.max_memory_mb * 1024,  # KiB
     task_time_limit=settings.task_time_limit,
     task_soft_time_limit=settings.task_time_limit * 0.9,
