@@ -89,7 +89,8 @@ def where_are(settings: Settings, ids: list[str]) -> list[tuple]:
     out = []
     for i, s in zip(ids, store.states(ids)):
         if s is None:
-            out.append((i, "payload" if r.exists(store.payload_key(i)) else "no-payload"))
+            held = r.keys(store.payload_key(i, "*"))
+            out.append((i, "payload" if held else "no-payload"))
             for key in (settings.queue, "unacked"):
                 t = r.type(key).decode()
                 if t == "list":

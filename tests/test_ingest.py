@@ -45,4 +45,5 @@ def test_the_same_article_twice_in_one_submission_is_queued_once(tmp_path, setti
     path.write_text('{"id": "same-twice", "text": "a"}\n{"id": "same-twice", "text": "a"}\n')
     done = submit(read_paths([str(path)]), settings)
     assert list(done.queued) == ["same-twice"] and done.duplicates == ["same-twice"]
-    assert store.payload("same-twice") == b'{"id": "same-twice", "text": "a"}'
+    [payload] = store.payloads([("same-twice", "json", done.queued["same-twice"])])
+    assert payload == b'{"id": "same-twice", "text": "a"}'

@@ -20,7 +20,7 @@ def test_an_article_lands_in_exactly_one_place(store):
     # A stale redelivery that fails afterwards does not dead-letter a processed article.
     assert store.dead_letter(aid, ORDINARY, stage="entities", reason="x", kind="json") is False
     assert store.landed([(aid, "json", ORDINARY)]) == [True]
-    assert store.payload(aid) is None  # freed when it landed
+    assert store.payloads([(aid, "json", ORDINARY)]) == [None]  # freed when it landed
     assert aid not in {a for a, *_ in store.stalled(idle=-60)}
 
 
@@ -45,7 +45,7 @@ def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(store, s
     names = ("stalled", "busy", "expired", "landed")
     stalled, busy, expired, landed = (f"{n}-{uuid.uuid4().hex}" for n in names)
     store.put_payloads([(a, "json", ORDINARY, b"{}") for a in (stalled, busy, expired)])
-    store.redis.delete(store.payload_key(expired))  # as if its TTL ran out
+    store.redis.delete(store.payload_key(expired, ORDINARY))  # as if its TTL ran out
     store.put_payloads([(landed, "json", ORDINARY, b"{}")])
     store.mark_processed([(landed, "json", ORDINARY)])
     # A duplicate submission stored the payload again after the first copy had landed.
@@ -66,9 +66,18 @@ def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(store, s
     assert [d.reason for d in store.dead_entries() if d.id == expired] == [
         "payload not found (expired)"
     ]
-    assert store.payload(landed) is None
+    assert store.payloads([(landed, "json", ORDINARY)]) == [None]
     assert landed not in {a for a, *_ in store.stalled(idle=-60)}
     # Touched when re-enqueued: not swept again before another visibility timeout.
     assert sweeper.sweep(store, settings, queue, queued.append) == 0
     store.mark_processed([(stalled, "json", ORDINARY)])
     store.mark_processed([(busy, "json", ORDINARY)])
+
+
+def test_a_forced_submission_keeps_its_payload_when_the_earlier_one_lands(store):
+    aid = f"f-{uuid.uuid4().hex}"
+    store.put_payloads([(aid, "json", ORDINARY, b"first")])
+    store.put_payloads([(aid, "json", "forced", b"again")])  # --force while the first is in flight
+    assert store.mark_processed([(aid, "json", ORDINARY)]) == [True]
+    assert store.payloads([(aid, "json", ORDINARY), (aid, "json", "forced")]) == [None, b"again"]
+    assert store.mark_processed([(aid, "json", "forced")]) == [True]

@@ -2,8 +2,9 @@
 
 Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``):
 
-- ``nw:payload:{id}``  the submitted payload, exactly as read (bytes), while the article is in
-  flight; removed when it lands.
+- ``nw:payload:{id}:{token}``  the submitted payload, exactly as read (bytes), while the
+  article is in flight; removed when it lands. Each submission has its own (``--force`` while
+  an earlier one is still in flight: neither takes the other's payload away).
 - ``nw:doc:{id}:{token}:{stage}``  the article as a stage left it (JSON), for the next stage:
   messages carry only the articles' ids; removed when it lands.
 - ``nw:state:{id}``    where the article landed: ``processed:{token}`` or ``dead:{token}``.
@@ -113,8 +114,8 @@ class Store:
     def state_key(self, article_id: str) -> str:
         return self.settings.key("state", article_id)
 
-    def payload_key(self, article_id: str) -> str:
-        return self.settings.key("payload", article_id)
+    def payload_key(self, article_id: str, token: str) -> str:
+        return self.settings.key("payload", article_id, token)
 
     def doc_keys(self, article_id: str, token: str) -> list[str]:
         return [self.settings.key("doc", article_id, token, stage) for stage in STAGES]
@@ -140,7 +141,7 @@ class Store:
         now = time.time()
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id, kind, token, payload in items:
-                pipe.set(self.payload_key(article_id), payload, ex=ttl)
+                pipe.set(self.payload_key(article_id, token), payload, ex=ttl)
                 pipe.zadd(self.inflight_key, {inflight_member(article_id, kind, token): now})
             pipe.execute()
 
@@ -150,11 +151,9 @@ class Store:
             self.redis.delete(*(self.state_key(i) for i in ids))
 
     # -- worker side --------------------------------------------------------------------
-    def payload(self, article_id: str) -> bytes | None:
-        return self.redis.get(self.payload_key(article_id))
-
-    def payloads(self, ids: list[str]) -> list[bytes | None]:
-        return self.redis.mget([self.payload_key(i) for i in ids]) if ids else []
+    def payloads(self, refs: list[Ref]) -> list[bytes | None]:
+        keys = [self.payload_key(article_id, token) for article_id, _, token in refs]
+        return self.redis.mget(keys) if keys else []
 
     def put_docs(self, stage: str, docs: list[tuple[str, str, str]]) -> None:
         """Keep (id, token, JSON) of articles as ``stage`` left them, for the next stage."""
@@ -181,7 +180,8 @@ class Store:
         """Record these articles as processed; False for one that had already landed."""
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id, kind, token in refs:
-                keys = [self.state_key(article_id), self.payload_key(article_id), self.inflight_key]
+                keys = [self.state_key(article_id), self.payload_key(article_id, token)]
+                keys += [self.inflight_key]
                 keys += self.doc_keys(article_id, token)
                 member = inflight_member(article_id, kind, token)
                 self._processed(keys=keys, args=[token, member], client=pipe)
@@ -192,7 +192,7 @@ class Store:
     ) -> bool:
         keys = [
             self.state_key(article_id),
-            self.payload_key(article_id),
+            self.payload_key(article_id, token),
             self.dead_stream,
             self.inflight_key,
             *self.doc_keys(article_id, token),
@@ -232,7 +232,7 @@ class Store:
         left a stage's document)."""
         with self.redis.pipeline() as pipe:
             pipe.zrem(self.inflight_key, inflight_member(article_id, kind, token))
-            pipe.delete(self.payload_key(article_id), *self.doc_keys(article_id, token))
+            pipe.delete(self.payload_key(article_id, token), *self.doc_keys(article_id, token))
             pipe.execute()
 
     def touch(self, article_id: str, kind: str, token: str) -> None:

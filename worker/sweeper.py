@@ -32,7 +32,7 @@ def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueu
         return 0
     stalled = store.stalled(settings.visibility_timeout)
     landed = store.landed(stalled)
-    payloads = store.payloads([article_id for article_id, _, _ in stalled])
+    payloads = store.payloads(stalled)
     again: list[Ref] = []
     for ref, done, payload in zip(stalled, landed, payloads, strict=True):
         article_id, kind, token = ref

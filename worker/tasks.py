@@ -209,7 +209,7 @@ def _hand_over(stage: str, articles: list[Article]) -> list[list[str]]:
 @_stage("clean")
 def clean(self: StageTask, batch: list[list[str]]) -> list[list[str]]:
     refs = _fresh(_refs((batch,)))
-    payloads = _store().payloads([article_id for article_id, _, _ in refs])
+    payloads = _store().payloads(refs)
     return _hand_over("clean", self.each(refs, payloads, _clean))
 
 
