@@ -34,6 +34,7 @@ def setup_logging(settings: Settings) -> None:
     ]
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # a disabled level costs no processing
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
