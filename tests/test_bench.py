@@ -24,4 +24,7 @@ def test_bench_reports_every_figure():
     assert set(result["ratios"]) == {
         "celery_vs_inprocess_times_processes", "entities_vs_naive_natasha",
         "entities_vs_ner_only", "celery_1_vs_1_process", "flower_events_cost",
+        "stages_share_of_pool_cpu",
     }  # fmt: skip
+    assert set(result["celery_cpu_ms_per_article"]) == {"pool", "worker_main", "producer"}
+    assert result["celery_cpu_ms_per_article"]["pool"] > 0

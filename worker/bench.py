@@ -181,6 +181,15 @@ def _pss_mb(pid: int) -> float | None:
     return None
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _submit_and_wait(items: list[ingest.Submission], settings: Settings) -> float:
     """Seconds from the first submission until the last article landed."""
     from worker import producer
@@ -225,7 +234,13 @@ def through_celery(
                 for i, s in enumerate(items[:WARM])]  # fmt: skip
         _submit_and_wait(warm, ns)
         say(f"bench: {len(items)} articles through {processes} worker process(es)")
+        assert worker.proc is not None
+        main, pool = worker.proc.pid, worker.children()
+        cpu = {pid: _cpu_s(pid) for pid in (main, *pool)}
+        producer = time.process_time()
         seconds = _submit_and_wait(items, ns)
+        producer = time.process_time() - producer
+        cpu = {pid: _cpu_s(pid) - before for pid, before in cpu.items()}
         latencies = []
         for i, item in enumerate(items[:20]):  # light load: one article at a time
             one = ingest.Submission(f"lat-{i}", item.kind, item.payload, item.origin)
@@ -240,6 +255,13 @@ def through_celery(
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(statistics.quantiles(latencies, n=20)[-1], 1),
         "pss_mb_per_worker_process": pss,
+        # Where the CPU went during the timed run, per article: the pool processes, the
+        # worker's main process (messages, acks, events) and this process (submit, wait).
+        "cpu_ms_per_article": {
+            "pool": round(1000 * sum(cpu[pid] for pid in pool) / len(items), 2),
+            "worker_main": round(1000 * cpu[main] / len(items), 2),
+            "producer": round(1000 * producer / len(items), 2),
+        },
     }
 
 
@@ -268,6 +290,7 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
         p50_ms=one["p50_ms"],
         p95_ms=one["p95_ms"],
         pss_mb_per_worker_process=many["pss_mb_per_worker_process"],
+        celery_cpu_ms_per_article=many["cpu_ms_per_article"],
     )
     rate = result["inprocess_articles_per_s"]
     ents = result["stage_articles_per_s"]["entities"]
@@ -281,5 +304,11 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
             many["articles_per_s"] / one["articles_per_s"], 3
         ),
         "flower_events_cost": round(1 - many["articles_per_s"] / quiet["articles_per_s"], 3),
+        # How much of the pool's CPU is the stages' own work (the rest: queue, store, sinks).
+        "stages_share_of_pool_cpu": round(
+            sum(result["stage_ms_per_article"].values())
+            / max(many["cpu_ms_per_article"]["pool"], 0.01),
+            3,
+        ),
     }
     return result
