@@ -5,8 +5,11 @@ Start a worker with ``celery -A worker.celery_app worker`` (``newsworker up`` do
 
 from __future__ import annotations
 
+import warnings
+
 import redis
 from celery import Celery
+from celery.exceptions import CPendingDeprecationWarning
 from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_ready
 from kombu import Queue
 from kombu.transport.redis import Channel as RedisChannel
@@ -88,6 +91,16 @@ def _load_models(**_: object) -> None:
 
     get_models()
     warm_up()
+
+
+@worker_ready.connect  # after Celery's logging setup, which shows every such warning
+def _quiet_reconnect_warning(**_: object) -> None:
+    """worker_cancel_long_running_tasks_on_connection_loss is set above, on purpose (False: a
+    running task finishes; its message comes back after the visibility timeout and the article
+    lands once); Celery warns of the setting's future default after every reconnect anyway."""
+    warnings.filterwarnings(
+        "ignore", message=r"\s*In Celery 5\.1 we introduced", category=CPendingDeprecationWarning
+    )
 
 
 @worker_ready.connect
