@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def restore_interval(self) -> int:
+        """Seconds between looks for the messages and articles of vanished workers: a quarter of
+        the visibility timeout, 1 to 60 s (kombu's own default is 100 s)."""
+        return min(60, max(1, self.visibility_timeout // 4))
+
+    @property
     def sink_names(self) -> list[str]:
         return [s.strip() for s in self.sinks.split(",") if s.strip()]
 

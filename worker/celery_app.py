@@ -52,9 +52,7 @@ app.conf.update(
     task_soft_time_limit=settings.task_time_limit * 0.9,
     broker_transport_options={
         "visibility_timeout": settings.visibility_timeout,
-        # Look for messages of vanished workers every quarter visibility timeout (1-60 s)
-        # instead of kombu's default of every 100 s.
-        "unacked_restore_interval": min(60, max(1, settings.visibility_timeout // 4)),
+        "unacked_restore_interval": settings.restore_interval,
         "unacked_restore_throttle": 1,
         "socket_keepalive": True,  # kombu drops it for unix sockets
         "socket_timeout": 30,

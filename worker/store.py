@@ -102,7 +102,7 @@ class DeadEntry:
 
 
 class Store:
-    """Payloads in flight, landing states and dead letters, in Redis."""
+    """Payloads and stage results in flight, landing states and dead letters, in Redis."""
 
     def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
         self.settings = settings
@@ -117,8 +117,11 @@ class Store:
     def payload_key(self, article_id: str, token: str) -> str:
         return self.settings.key("payload", article_id, token)
 
+    def doc_key(self, article_id: str, token: str, stage: str) -> str:
+        return self.settings.key("doc", article_id, token, stage)
+
     def doc_keys(self, article_id: str, token: str) -> list[str]:
-        return [self.settings.key("doc", article_id, token, stage) for stage in STAGES]
+        return [self.doc_key(article_id, token, stage) for stage in STAGES]
 
     @property
     def dead_stream(self) -> str:
@@ -159,13 +162,12 @@ class Store:
         """Keep (id, token, JSON) of articles as ``stage`` left them, for the next stage."""
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id, token, doc in docs:
-                key = self.settings.key("doc", article_id, token, stage)
-                pipe.set(key, doc, ex=self.settings.payload_ttl)
+                pipe.set(self.doc_key(article_id, token, stage), doc, ex=self.settings.payload_ttl)
             pipe.execute()
 
     def docs(self, stage: str, refs: list[Ref]) -> list[bytes | None]:
         """The articles as ``stage`` left them (None where there is none)."""
-        keys = [self.settings.key("doc", article_id, token, stage) for article_id, _, token in refs]
+        keys = [self.doc_key(article_id, token, stage) for article_id, _, token in refs]
         return self.redis.mget(keys) if keys else []
 
     def landed(self, refs: list[Ref]) -> list[bool]:
@@ -180,9 +182,12 @@ class Store:
         """Record these articles as processed; False for one that had already landed."""
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id, kind, token in refs:
-                keys = [self.state_key(article_id), self.payload_key(article_id, token)]
-                keys += [self.inflight_key]
-                keys += self.doc_keys(article_id, token)
+                keys = [
+                    self.state_key(article_id),
+                    self.payload_key(article_id, token),
+                    self.inflight_key,
+                    *self.doc_keys(article_id, token),
+                ]
                 member = inflight_member(article_id, kind, token)
                 self._processed(keys=keys, args=[token, member], client=pipe)
             return [bool(n) for n in pipe.execute()]
@@ -215,7 +220,7 @@ class Store:
             n, *_ = pipe.execute()
         return int(n)
 
-    def stalled(self, idle: float, limit: int = 1000) -> list[tuple[str, str, str]]:
+    def stalled(self, idle: float, limit: int = 1000) -> list[Ref]:
         """(id, kind, token) of in-flight articles none of whose tasks started for ``idle`` s."""
         members = self.redis.zrangebyscore(
             self.inflight_key, "-inf", time.time() - idle, start=0, num=limit

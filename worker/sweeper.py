@@ -51,10 +51,6 @@ def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueu
     return len(again)
 
 
-def interval(settings: Settings) -> float:
-    return min(60, max(1, settings.visibility_timeout // 4))
-
-
 def start(settings: Settings, enqueue: Enqueue) -> threading.Thread | None:
     """Sweep every few seconds in a daemon thread, one worker at a time (a Redis lock).
 
@@ -64,7 +60,7 @@ def start(settings: Settings, enqueue: Enqueue) -> threading.Thread | None:
         return None
     store = Store(settings)
     broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else store.redis
-    every = interval(settings)
+    every = settings.restore_interval
     lock = settings.key("sweeper")
 
     def loop() -> None:
