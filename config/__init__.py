@@ -112,6 +112,46 @@ class Settings(BaseSettings):
 
     task_events: bool = Field(True, description="Send task events (what Flower shows).")
 
+    # --- fetching (newsworker watch, the fetch workers) ----------------------------------
+    fetch_queue: str = Field("fetch", description="Celery queue of the fetch tasks.")
+    fetch_concurrency: int = Field(
+        8, ge=1, description="Threads of a fetch worker (network waits, not CPU)."
+    )
+    user_agent: str = Field(
+        "newsworker/0.1 (+https://github.com/newsworker/newsworker)",
+        description="User-Agent of every request, and the name robots.txt rules are read for.",
+    )
+    fetch_timeout: float = Field(
+        20, gt=0, description="Seconds one request may take, start to last byte."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1, description="Larger responses (after decompression) are refused."
+    )
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    fetch_retries: int = Field(
+        3, ge=0, description="Retries of a fetch after a timeout, 429 or 5xx, then dead letter."
+    )
+    fetch_retry_delay: float = Field(
+        30, ge=0, description="Seconds before the first retry (doubling; Retry-After wins)."
+    )
+    host_concurrency: int = Field(
+        2, ge=1, description="Requests in flight per host, across all fetch workers."
+    )
+    host_rate: float = Field(
+        1.0, gt=0, description="Requests per second per host, across all fetch workers."
+    )
+    robots_txt: bool = Field(True, description="Honour robots.txt.")
+    robots_ttl: int = Field(3600, ge=1, description="Seconds a host's robots.txt is cached.")
+    watch_interval: float = Field(
+        300, gt=0, description="Seconds between polls of a source (a line may say every=…)."
+    )
+    watch_max_backoff: float = Field(
+        3600, gt=0, description="Longest wait before polling a failing source again, seconds."
+    )
+    watch_seen_ttl: int = Field(
+        30 * 24 * 3600, ge=1, description="Seconds watch remembers an item it has queued."
+    )
+
     # --- flower and logs -----------------------------------------------------------------
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")

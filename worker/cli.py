@@ -103,21 +103,36 @@ def flower() -> None:
 @click.option("--wait", is_flag=True, help="Wait until every article has landed; print counts.")
 @click.option("--timeout", type=float, default=None, help="Give up waiting after SECONDS.")
 @click.option("--force", is_flag=True, help="Process again articles already processed.")
-def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: bool) -> None:
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Read the files in this encoding (e.g. cp1251) [detected: BOM, charset, content].",
+)
+def submit(
+    paths: tuple[str, ...], wait: bool, timeout: float | None, force: bool, encoding: str | None
+) -> None:
     """Enqueue articles: files, directories or - (stdin).
 
     .txt is raw text, .html a page, .json/.jsonl records with at least "text" or "html"
-    (optional "id", "url", "source", "title", "published_at"). Prints one JSON summary line:
-    {"submitted", "queued", "duplicates"} and, with --wait, "processed", "dead", "pending".
+    (optional "id", "url", "source", "title", "published_at"); suffixes in any case, a file
+    without one is read by its content. Prints one JSON summary line: {"submitted", "queued",
+    "duplicates"}, "skipped" (files of other types in folders) if any, and, with --wait,
+    "processed", "dead", "pending". A file of another type given by path is refused (exit 2).
     """
     from worker import ingest, producer
 
     settings = _settings()
     _require_redis(settings)
+    scan = ingest.Scan()
     try:
-        items = list(ingest.read_paths(list(paths)))
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        items = list(ingest.read_paths(list(paths), encoding=encoding, scan=scan))
+    except ingest.Unsupported as exc:
+        raise click.UsageError(str(exc)) from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    for origin in scan.empty:
+        _say(f"nothing to submit in {origin}")
     with click.progressbar(length=len(items), label="submitting", file=sys.stderr) as bar:
         done = producer.submit(items, settings, force=force, on_progress=bar.update)
     result: dict[str, Any] = {
@@ -125,6 +140,8 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
         "queued": len(done.queued),
         "duplicates": len(done.duplicates),
     }
+    if scan.skipped:
+        result["skipped"] = len(scan.skipped)
     if wait and done.queued:
         with click.progressbar(length=len(done.queued), label="waiting", file=sys.stderr) as bar:
             outcome = producer.wait(done.queued, settings, timeout=timeout, on_progress=bar.update)

@@ -9,32 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 
 import redis
 from pydantic import ValidationError
 
 from config import Settings
-from worker import clean, entities, summarize
+from worker import charsets, clean, entities, summarize
 from worker.boilerplate import SourceChrome, source_domain
 from worker.errors import BadArticle
 from worker.ingest import Kind
 from worker.schema import Article, RawArticle, Record
 from worker.store import utcnow
 
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-
 
 def _decode_text(payload: bytes, kind: Kind) -> str:
-    if payload.startswith(b"\xef\xbb\xbf"):
-        payload = payload[3:]
-    encoding = "utf-8"
-    if kind == "html" and (m := _CHARSET.search(payload[:4096])):
-        encoding = m.group(1).decode("ascii").lower()
     try:
-        return payload.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise BadArticle(f"payload is not decodable as {encoding}: {exc}") from None
+        text, _ = charsets.decode(payload, html=kind == "html")
+    except charsets.Undecodable as exc:
+        raise BadArticle(f"payload is not decodable text: {exc}") from None
+    return text
 
 
 def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
