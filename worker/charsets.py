@@ -29,6 +29,7 @@ _BOMS = (  # UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE 
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)  # scored: the text
 _CYRILLIC_PAGES = ("cp1251", "koi8_r", "iso8859_5", "cp866", "mac_cyrillic")
 _FREQUENT = frozenset("оеаинтсрвлкмдпу")  # about 80% of the letters of Russian prose
 _RUSSIAN_WIDE = frozenset(
@@ -112,7 +113,7 @@ def detect(data: bytes) -> tuple[str, str]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        score = russian_score(text)
+        score = russian_score(_MARKUP.sub(" ", text))
         if score > best_score:
             best, best_score = (text, encoding), score
     if best is not None and best_score >= 0.35:

@@ -17,6 +17,7 @@ from config import Settings
 from worker import charsets, clean, entities, summarize
 from worker.boilerplate import SourceChrome, source_domain
 from worker.errors import BadArticle
+from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.schema import Article, RawArticle, Record
 from worker.store import utcnow
@@ -80,6 +81,7 @@ def run_clean(
         token=token,
         kind=kind,
         url=raw.url,
+        canonical_url=raw.canonical_url or (canonical_url(raw.url) if raw.url else None),
         source=raw.source,
         title=cleaned.title,
         published_at=cleaned.published_at,
@@ -114,6 +116,7 @@ def to_record(article: Article) -> Record:
         id=article.id,
         submission=article.token,
         url=article.url,
+        canonical_url=article.canonical_url,
         source=article.source,
         processed_at=utcnow(),
         title=c.title,

@@ -25,6 +25,7 @@ class RawArticle(_Model):
 
     id: str | None = Field(None, max_length=200)
     url: str | None = Field(None, max_length=4000)
+    canonical_url: str | None = Field(None, max_length=4000)
     source: str | None = Field(None, max_length=200)
     title: str | None = Field(None, max_length=2000)
     published_at: str | None = Field(None, max_length=100)
@@ -113,6 +114,7 @@ class Article(_Model):
     token: str = Field(description="The submission this run belongs to (see worker.store).")
     kind: Literal["json", "text", "html"] = Field(description="How the payload is encoded.")
     url: str | None = None
+    canonical_url: str | None = None
     source: str | None = None
     title: str | None = None
     published_at: str | None = None
@@ -129,7 +131,12 @@ class Record(_Model):
     submission: str = Field(
         "1", description="'1' for an article's first processing; a fresh value for each --force."
     )
-    url: str | None = None
+    url: str | None = Field(None, description="The URL as given, or as fetched.")
+    canonical_url: str | None = Field(
+        None,
+        description="The article's URL normalised (tracking parameters, mobile and AMP "
+        "variants folded; the page's rel=canonical when fetched): what its id comes from.",
+    )
     source: str | None = None
     processed_at: str = Field(description="UTC ISO timestamp of delivery.")
     title: str | None = None
