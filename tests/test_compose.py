@@ -15,13 +15,14 @@ def _compose() -> dict:
 
 def test_compose_file_is_valid_and_complete():
     services = _compose()["services"]
-    assert set(services) == {"redis", "worker", "flower"}
+    assert set(services) == {"redis", "worker", "fetch-worker", "flower"}
+    assert services["fetch-worker"]["command"] == ["newsworker", "worker", "--fetch"]
     for name, service in services.items():
         assert "healthcheck" in service, name
     redis_cmd = services["redis"]["command"]
     assert redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
     assert "--requirepass" in redis_cmd
-    for name in ("worker", "flower"):
+    for name in ("worker", "fetch-worker", "flower"):
         env = services[name]["environment"]
         assert env["NEWSWORKER_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
         assert services[name]["build"] == "."

@@ -89,7 +89,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         log.close()
     text = (tmp_path / "up.log").read_text()
     assert code == 0, text
-    for name in ("flower", "worker", "redis"):
+    for name in ("flower", "fetch", "worker", "redis"):
         assert f"stopped  {name}" in text
     assert not (tmp_path / "home" / "redis.sock").exists()
     # Appendonly persistence: the data directory holds the append-only file.

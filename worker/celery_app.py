@@ -34,7 +34,11 @@ def _connparams_or_closed(self: RedisChannel, asynchronous: bool = False) -> dic
 _connparams = RedisChannel._connparams
 RedisChannel._connparams = _connparams_or_closed  # type: ignore[method-assign]
 
-app = Celery("newsworker", broker=settings.effective_broker_url, include=["worker.tasks"])
+app = Celery(
+    "newsworker",
+    broker=settings.effective_broker_url,
+    include=["worker.tasks", "worker.fetch.task"],
+)
 app.conf.update(
     # JSON only: a pickled message is refused at the worker.
     task_serializer="json",
@@ -67,7 +71,8 @@ app.conf.update(
     worker_send_task_events=settings.task_events,
     task_send_sent_event=settings.task_events,
     task_default_queue=settings.queue,
-    task_queues=[Queue(settings.queue)],
+    task_queues=[Queue(settings.queue), Queue(settings.fetch_queue)],
+    task_routes={"newsworker.fetch": {"queue": settings.fetch_queue}},
     worker_hijack_root_logger=False,
     worker_redirect_stdouts=False,
     worker_cancel_long_running_tasks_on_connection_loss=False,
@@ -83,12 +88,20 @@ def _setup_logging(**_: object) -> None:
 
 @worker_init.connect  # in the parent, so forked children share the models' memory
 @worker_process_init.connect  # in a child: a no-op after fork, else loads them once
-def _load_models(**_: object) -> None:
+def _load_models(sender: object = None, **_: object) -> None:
+    if _fetch_only(sender):
+        return  # a fetch worker runs no NLP stage
     from worker.clean import warm_up
     from worker.models import get_models
 
     get_models()
     warm_up()
+
+
+def _fetch_only(sender: object) -> bool:
+    """Whether this worker consumes the fetch queue only (``newsworker worker --fetch``)."""
+    consumed = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None) or {}
+    return set(consumed) == {settings.fetch_queue}
 
 
 @worker_ready.connect  # after Celery's logging setup, which shows every such warning

