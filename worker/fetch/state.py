@@ -6,11 +6,13 @@
   that article (its task id): a second task for it is a duplicate; the same task, delivered
   again after its worker died, goes on.
 - ``nw:source:{url}``          hash: ``etag``, ``last_modified`` (conditional GET),
-  ``failures`` (consecutive, for the backoff), ``next_at`` (when to poll again).
+  ``failures`` (consecutive, for the backoff), ``next_at`` (when to poll again), and for a
+  sitemap index ``children`` (its sitemaps, polled again when the index answers 304).
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import redis
@@ -75,6 +77,11 @@ class WatchState:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self.ttl)
             pipe.execute()
+
+    def remember_children(self, url: str, children: list[str]) -> None:
+        """The sitemaps a sitemap index lists, polled again when the index answers 304."""
+        key = self.settings.key("source", url)
+        self.redis.hset(key, "children", json.dumps(children))
 
     def failed(self, url: str, *, every: float, retry_after: float | None) -> float:
         """A failed poll: back off exponentially (or as the server asked); return the wait."""

@@ -12,6 +12,7 @@ growing wait (or the server's Retry-After); a source that fails for good, or
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -45,6 +46,9 @@ class Watcher:
     store: Store
     enqueue: Enqueue
     parallel: int = 4
+
+    def __post_init__(self) -> None:
+        self._queueing = threading.Lock()  # sources polled together may list one article
 
     def due(self, now: float) -> list[Source]:
         out = []
@@ -87,6 +91,9 @@ class Watcher:
                 if got.not_modified:
                     counts["not_modified"] += 1
                     self.state.polled(source.url, etag=None, last_modified=None, every=every)
+                    # An unchanged sitemap index: its sitemaps may have changed all the same.
+                    for child in json.loads(known.get("children", "[]")):
+                        counts.update(self.poll(Source(child, "sitemap", every), depth + 1))
                     return counts
                 kind = classify(got.body, got.content_type)
                 if source.kind == "feed" or (source.kind == "auto" and kind == "feed"):
@@ -94,7 +101,9 @@ class Watcher:
                 elif source.kind == "sitemap" or kind == "sitemap":
                     sitemap = parse_sitemap(got.body, self.settings.fetch_max_bytes)
                     items = sitemap.pages
-                    for child in sitemap.children[:1000] if depth < MAX_DEPTH else []:
+                    children = sitemap.children[:1000] if depth < MAX_DEPTH else []
+                    self.state.remember_children(source.url, children)
+                    for child in children:
                         counts.update(self.poll(Source(child, "sitemap", every), depth + 1))
                 elif kind == "page":
                     items = [Item(got.url)]
@@ -104,14 +113,15 @@ class Watcher:
                 counts["failed"] += 1
                 self._failed(source, exc, every)
                 return counts
+            counts["items"] += len(items)
+            queued = self._queue(items)
+            # Remembered after the items are queued: a watch killed in between polls it again.
             self.state.polled(
                 source.url,
                 etag=got.headers.get("etag"),
                 last_modified=got.headers.get("last-modified"),
                 every=every,
             )
-            counts["items"] += len(items)
-            queued = self._queue(items)
             counts["queued"] += queued
             counts["unchanged"] += len(items) - queued
             log.info("polled", items=len(items), queued=queued)
@@ -122,10 +132,11 @@ class Watcher:
         by_key: dict[str, Item] = {}
         for item in items:
             by_key.setdefault(url_key(canonical_url(item.url)), item)
-        fresh = self.state.unseen(list(by_key))
-        for key in fresh:  # queued first, remembered after: a crash between repeats, never loses
-            self.enqueue(by_key[key])
-        self.state.mark_seen(fresh)
+        with self._queueing:
+            fresh = self.state.unseen(list(by_key))
+            for key in fresh:  # queued, then remembered: a crash between repeats, never loses
+                self.enqueue(by_key[key])
+            self.state.mark_seen(fresh)
         return len(fresh)
 
     def _failed(self, source: Source, exc: FetchError | NotAFeed, every: float) -> None:
