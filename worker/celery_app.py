@@ -92,9 +92,9 @@ def _load_models(sender: object = None, **_: object) -> None:
     if _fetch_only(sender):
         return  # a fetch worker runs no NLP stage
     from worker.clean import warm_up
-    from worker.models import get_models
+    from worker.nlp import load_nlp
 
-    get_models()
+    load_nlp()
     warm_up()
 
 
