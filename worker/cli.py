@@ -299,7 +299,14 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Articles to measure on (the inputs repeated with new ids).",
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
-def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+@click.option(
+    "--fetch",
+    "fetch",
+    is_flag=True,
+    help="Measure fetching instead: pages/s of one fetch worker from a local server, and the "
+    "NLP workers' throughput with fetching beside them vs without.",
+)
+def bench(paths: tuple[str, ...], count: int, processes: int | None, fetch: bool) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
@@ -310,6 +317,13 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
 
     settings = _settings()
     shared = Path("../shared")
+    if fetch:
+        from worker.fetch.bench import run as run_fetch
+
+        pages = paths[0] if paths else str(shared / "eval/clean/daniel_ru_dev.jsonl")
+        n = processes or os.cpu_count() or 1
+        _emit(run_fetch(pages, count, n, _say, settings))
+        return
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
     result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
     _emit(result)

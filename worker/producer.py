@@ -31,13 +31,15 @@ def submit(
     force: bool = False,
     chunk: int = 200,
     on_progress: Callable[[int], None] = lambda n: None,
+    store: Store | None = None,
 ) -> Submitted:
     """Enqueue every item not already processed (all of them with ``force``), on the broker
-    and queue of ``settings``."""
+    and queue of ``settings``. ``store``: one to reuse (a long-lived caller's, e.g. the fetch
+    task's), else a new one."""
     from worker.celery_app import app
     from worker.tasks import enqueue
 
-    store = Store(settings)
+    store = store or Store(settings)
     connection = app.connection_for_write(settings.effective_broker_url)
     publisher = app.amqp.Producer(connection)
     done = Submitted()

@@ -35,6 +35,11 @@ def _client() -> Client:
 
 
 @functools.cache
+def _store() -> Store:
+    return Store(get_settings())
+
+
+@functools.cache
 def _state() -> WatchState:
     settings = get_settings()
     return WatchState(settings, connect(settings))
@@ -61,13 +66,13 @@ def fetch(self: Task, url: str, force: bool = False, published_at: str | None = 
         if not force and not state.claim(url_key(url), holder):
             log.info("fetch_duplicate")
             return "duplicate"
-        store = Store(settings)
+        store = _store()
         try:
             submission = fetch_page(_client(), url, published_at=published_at)
             if not force and not state.claim(f"id:{submission.id}", holder):
                 log.info("fetch_duplicate", article_id=submission.id)
                 return "duplicate"
-            done = producer.submit([submission], settings, force=force)
+            done = producer.submit([submission], settings, force=force, store=store)
         except FetchError as exc:
             retries = self.request.retries
             if exc.transient and retries < settings.fetch_retries:
