@@ -154,6 +154,21 @@ def test_every_failure_has_its_reason(web, settings, path, reason, transient):
         assert failed.value.retry_after == 7
 
 
+def test_a_gzip_bomb_costs_the_body_limit_not_its_size(web, settings):
+    import tracemalloc
+
+    web.add_faults()
+    client = client_for(settings, fetch_max_bytes=1_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="body over 1 MB"):
+            client.get(web.url("/bomb"))  # 50 MB once inflated
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, peak
+
+
 def test_too_many_redirects(web, settings):
     for n in range(5):
         web.route(f"/r{n}", status=302, Location=f"/r{n + 1}")

@@ -266,6 +266,13 @@ def test_faults_end_as_dead_letters_and_the_workers_stay_up(tmp_path, dev_pages)
             assert page["url"] == web.url("/cp1251")
             assert page["text"][:60] in dev_pages[0]["gold_text"]  # decoded right
             assert fetcher.proc.poll() is None and nlp.proc.poll() is None
+            # A URL that failed is fetched again by retry-dead.
+            again = newsworker("retry-dead", "--stage", "fetch", env=env)
+            assert json.loads(again.stdout) == {"retried": len(pages)}, again.stderr
+            deadline = time.monotonic() + 60
+            while web.hits("/missing") < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
         finally:
             fetcher.stop()
             nlp.stop()

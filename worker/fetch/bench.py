@@ -9,7 +9,10 @@ A local HTTP server (loopback) serves the dev pages. Figures:
 - ``nlp_articles_per_s_without_fetch`` / ``…_with_fetch``: NLP workers' throughput on the same
   articles alone, and while the fetch worker keeps fetching beside them (its pages go to a queue
   nobody consumes, so the NLP workers do the same work both times); ``nlp_with_vs_without``
-  their ratio (the mean of a run before and a run after stands for "without").
+  their ratio. Runs without and with fetching alternate (``ROUNDS`` of each; medians), so that
+  the machine's other load weighs on both alike. "With" fetches at the rate the NLP workers
+  process (watch's steady state: each page fetched is then processed);
+  ``nlp_with_unpaced_vs_without`` is the same with the fetch worker flat out.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import http.server
 import json
 import re
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -29,7 +33,18 @@ from typing import Any
 
 from config import Settings
 from worker import ingest
-from worker.bench import Say, _cleanup, _env, _namespace, _rate, _submit_and_wait, bench_redis
+from worker.bench import (
+    Say,
+    _cleanup,
+    _cpu_s,
+    _env,
+    _namespace,
+    _rate,
+    _submit_and_wait,
+    bench_redis,
+)
+
+ROUNDS = 3
 
 _CANONICAL = re.compile(r"<link[^>]+canonical[^>]*>|<meta[^>]+og:url[^>]*>", re.I)
 
@@ -129,11 +144,14 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
                 time.sleep(0.05)
             say(f"bench: fetching {count} pages with 1 fetch worker")
             before = _inflight(fns)
+            assert fetcher.proc is not None
+            cpu = _cpu_s(fetcher.proc.pid)
             start = time.perf_counter()
             queue(count)
             while _inflight(fns) < before + count:
                 time.sleep(0.02)
             result["fetch_pages_per_s"] = _rate(count, time.perf_counter() - start)
+            fetch_cpu_ms = 1000 * (_cpu_s(fetcher.proc.pid) - cpu) / count
             _cleanup(fns)
 
             def nlp_run(tag: str) -> float:
@@ -143,7 +161,11 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
 
             nlp_run("warm")
             say(f"bench: {count} articles through {processes} NLP process(es), without fetching")
+            assert nlp.proc is not None
+            pids = [nlp.proc.pid, *nlp.children()]
+            cpu = sum(map(_cpu_s, pids))
             alone = [nlp_run("alone-1")]
+            nlp_cpu_ms = 1000 * (sum(map(_cpu_s, pids)) - cpu) / count
 
             def beside(rate: float | None) -> tuple[float, float]:
                 """NLP articles/s with fetching beside (at ``rate`` pages/s, or flat out), and
@@ -174,24 +196,39 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
                 feeder.join()
                 return nlp_rate, _rate(_fetched(fns) - fetched, seconds)
 
-            say("bench: the same, with the fetch worker fetching beside at the NLP's own rate")
-            paced, paced_fetch = beside(alone[0])
+            # Alternated, so that what else the machine does weighs on both alike.
+            paced_runs: list[tuple[float, float]] = []
+            for n in range(ROUNDS):
+                say("bench: the same, with the fetch worker fetching beside at the NLP's rate")
+                paced_runs.append(beside(statistics.median(alone)))
+                say("bench: the same, without fetching")
+                alone.append(nlp_run(f"alone-{n + 2}"))
             say("bench: the same, with the fetch worker fetching beside flat out")
             flat, flat_fetch = beside(None)
-            alone.append(nlp_run("alone-2"))
         finally:
             fetcher.stop()
             nlp.stop()
             _cleanup(fns)
             _cleanup(nns)
             shutil.rmtree(tmp, ignore_errors=True)
-    without = sum(alone) / len(alone)
+    without = statistics.median(alone)
+    paced = statistics.median(r for r, _ in paced_runs)
+    paced_fetch = statistics.median(f for _, f in paced_runs)
+    share = fetch_cpu_ms / nlp_cpu_ms if nlp_cpu_ms else 0.0
     result.update(
+        # CPU, which the machine's other load does not change much: one page's fetching
+        # (the fetch worker's process) against one article's processing (the NLP workers').
+        fetch_cpu_ms_per_page=round(fetch_cpu_ms, 2),
+        nlp_cpu_ms_per_article=round(nlp_cpu_ms, 2),
+        fetch_cpu_vs_nlp_cpu=round(share, 3),
+        # What that makes of the NLP throughput, CPU-bound, fetching at the NLP's own rate.
+        nlp_with_vs_without_by_cpu=round(1 / (1 + share), 3),
         nlp_processes=processes,
         nlp_articles_per_s_without_fetch=round(without, 2),
         nlp_articles_per_s_without_fetch_runs=alone,
         # Fetching as fast as the NLP workers process: watch's steady state.
         nlp_articles_per_s_with_fetch=paced,
+        nlp_articles_per_s_with_fetch_runs=[r for r, _ in paced_runs],
         fetch_pages_per_s_beside=paced_fetch,
         nlp_with_vs_without=round(paced / without, 3) if without else None,
         # Fetching flat out beside them (pages piling up faster than they are processed).

@@ -60,6 +60,12 @@ class WatchState:
         key = self.settings.key("fetched", what)
         return bool(self._claim(keys=[key], args=[holder, self.ttl]))
 
+    def release(self, what: str, holder: str) -> None:
+        """Give ``what`` up (a fetch that ended in a dead letter: ``retry-dead`` may take it)."""
+        key = self.settings.key("fetched", what)
+        if self.redis.get(key) == holder.encode():
+            self.redis.delete(key)
+
     # -- sources -------------------------------------------------------------------------
     def source(self, url: str) -> dict[str, str]:
         raw = self.redis.hgetall(self.settings.key("source", url))

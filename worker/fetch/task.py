@@ -83,9 +83,11 @@ def fetch(self: Task, url: str, force: bool = False, published_at: str | None = 
                 log.info("fetch_retry", reason=exc.reason, countdown=wait, retries=retries)
                 raise self.retry(countdown=wait, max_retries=settings.fetch_retries) from None
             dead_letter(store, url, exc.reason)
+            state.release(url_key(url), holder)
             return "dead"
         except Exception as exc:  # whatever it is, the URL is not lost
             dead_letter(store, url, f"{type(exc).__name__}: {exc}")
+            state.release(url_key(url), holder)
             return "dead"
         outcome = "queued" if done.queued else "duplicate"
         log.info("fetched", article_id=submission.id, outcome=outcome)

@@ -154,7 +154,12 @@ class Watcher:
     def run(self, stop: threading.Event, say: Callable[[Counter[str]], None], tick: float = 1.0):
         """Rounds until ``stop`` is set; ``say`` gets each round's counts (if it did anything)."""
         while not stop.is_set():
-            counts = self.round()
+            try:
+                counts = self.round()
+            except Exception as exc:  # Redis or the broker away: try again, do not stop
+                log.warning("round_failed", error=f"{type(exc).__name__}: {exc}")
+                stop.wait(max(tick, 5))
+                continue
             if counts:
                 say(counts)
             stop.wait(tick)
