@@ -167,7 +167,7 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
             alone = [nlp_run("alone-1")]
             nlp_cpu_ms = 1000 * (sum(map(_cpu_s, pids)) - cpu) / count
 
-            def beside(rate: float | None) -> tuple[float, float]:
+            def beside(rate: float | None, tag: str) -> tuple[float, float]:
                 """NLP articles/s with fetching beside (at ``rate`` pages/s, or flat out), and
                 the pages/s fetched meanwhile."""
                 stop = threading.Event()
@@ -190,7 +190,7 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
                 fetched = _fetched(fns)
                 feeder.start()
                 t0 = time.perf_counter()
-                nlp_rate = nlp_run(f"beside-{rate}")
+                nlp_rate = nlp_run(tag)
                 seconds = time.perf_counter() - t0
                 stop.set()
                 feeder.join()
@@ -200,11 +200,11 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
             paced_runs: list[tuple[float, float]] = []
             for n in range(ROUNDS):
                 say("bench: the same, with the fetch worker fetching beside at the NLP's rate")
-                paced_runs.append(beside(statistics.median(alone)))
+                paced_runs.append(beside(statistics.median(alone), f"beside-{n}"))
                 say("bench: the same, without fetching")
                 alone.append(nlp_run(f"alone-{n + 2}"))
             say("bench: the same, with the fetch worker fetching beside flat out")
-            flat, flat_fetch = beside(None)
+            flat, flat_fetch = beside(None, "flat-out")
         finally:
             fetcher.stop()
             nlp.stop()
