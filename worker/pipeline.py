@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from config import Settings
 from worker import clean, entities, summarize
 from worker.boilerplate import SourceChrome, source_domain
+from worker.delivery.ledger import utcnow
 from worker.errors import BadArticle
 from worker.ingest import Kind
 from worker.schema import Article, RawArticle, Record
-from worker.store import utcnow
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
@@ -63,7 +63,7 @@ def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
 
 def run_clean(
     article_id: str,
-    token: str,
+    submission: str,
     kind: Kind,
     raw: RawArticle,
     settings: Settings,
@@ -84,7 +84,7 @@ def run_clean(
             chrome.learn(domain, lines, cleaned.text.split("\n\n"))
     return Article(
         id=article_id,
-        token=token,
+        submission=submission,
         kind=kind,
         url=raw.url,
         source=raw.source,
@@ -119,7 +119,7 @@ def to_record(article: Article) -> Record:
     c, e = article.clean, article.entities
     return Record(
         id=article.id,
-        submission=article.token,
+        submission=article.submission,
         url=article.url,
         source=article.source,
         processed_at=utcnow(),
