@@ -16,12 +16,12 @@ from conftest import SAMPLE
 from webserver import WebServer
 
 from worker import charsets
+from worker.delivery.ledger import connect
 from worker.fetch.client import Client, FetchError
 from worker.fetch.feeds import NotAFeed, classify, parse_feed
 from worker.fetch.sitemaps import parse_sitemap
 from worker.fetch.sources import BadSources, Source, SourcesFile, parse
 from worker.fetch.urls import canonical_url, page_canonical, url_key
-from worker.store import connect
 
 TEXT = SAMPLE.read_text(encoding="utf-8")
 

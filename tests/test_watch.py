@@ -18,7 +18,7 @@ from conftest import BIN, SAMPLE, FetchWorker, Worker, namespace, newsworker, se
 from webserver import WebServer
 
 from config import Settings
-from worker.store import Store
+from worker.delivery.ledger import Ledger
 
 N_FEED_PAGES = 40  # distinct articles behind the 20 feeds × 50 items
 N_SITEMAP_PAGES = 16  # 8 in each news sitemap
@@ -113,8 +113,8 @@ def serve_site(web: WebServer, dev_pages: list[dict]) -> dict:
 
 
 def records(settings: Settings) -> list[dict]:
-    store = Store(settings)
-    entries = store.redis.xrange(settings.key(settings.stream))
+    ledger = Ledger(settings)
+    entries = ledger.redis.xrange(ledger.keys.stream)
     return [json.loads(fields[b"record"]) for _, fields in entries]
 
 
@@ -130,7 +130,7 @@ def wait_records(settings: Settings, n: int, timeout: float, *workers) -> list[d
 
 
 def dead(settings: Settings) -> list:
-    return list(Store(settings).dead_entries())
+    return list(Ledger(settings).dead_entries())
 
 
 FAST = dict(

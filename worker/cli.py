@@ -9,11 +9,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from config import Settings, get_settings
+if TYPE_CHECKING:  # every import but click's is made where a command needs it: --help is fast
+    from config import Settings
+
+
+def get_settings() -> Settings:
+    from config import get_settings as settings_in_force
+
+    return settings_in_force()
 
 
 def _settings() -> Settings:
@@ -36,7 +43,7 @@ def _require_redis(settings: Settings) -> None:
     """Fail with a clear message when the Redis that holds the state does not answer."""
     import redis
 
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     try:
         connect(settings).ping()
@@ -177,22 +184,21 @@ def watch(sources: Path, once: bool, force: bool) -> None:
     import signal
     import threading
 
+    from worker.delivery.ledger import Ledger
     from worker.fetch.client import Client
     from worker.fetch.sources import BadSources, SourcesFile
     from worker.fetch.state import WatchState
-    from worker.fetch.task import enqueue_fetch
-    from worker.fetch.watch import Watcher
-    from worker.store import Store, connect
+    from worker.fetch.watch import Watcher, enqueue_fetch
 
     settings = _settings()
     _require_redis(settings)
-    client = connect(settings)
+    ledger = Ledger(settings)
     watcher = Watcher(
         settings,
         SourcesFile(sources),
-        Client(settings, client),
-        WatchState(settings, client),
-        Store(settings),
+        Client(settings, ledger.redis),
+        WatchState(settings, ledger.redis),
+        ledger,
         lambda item: enqueue_fetch(settings, item.url, force=force, published_at=item.published_at),
     )
     try:
@@ -333,11 +339,11 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None, fetch: bool
 @click.option("--count", "-n", type=int, default=20, show_default=True)
 def dead(count: int) -> None:
     """List dead letters (oldest first), one JSON line each, payload shown as text."""
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
-    for entry in Store(settings).dead_entries(count):
+    for entry in Ledger(settings).dead_entries(count):
         _emit(
             {
                 "entry": entry.entry_id,
@@ -356,14 +362,14 @@ def dead(count: int) -> None:
 def retry_dead(stage: str | None) -> None:
     """Submit the dead letters again (with their original payloads) and remove them."""
     from worker import producer
+    from worker.delivery.ledger import Ledger
     from worker.ingest import Submission
-    from worker.store import Store
 
     settings = _settings()
     _require_redis(settings)
-    store = Store(settings)
-    entries = [e for e in store.dead_entries() if stage is None or e.stage == stage]
-    store.forget([e.id for e in entries])
+    ledger = Ledger(settings)
+    entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
+    ledger.forget([e.id for e in entries])
     # A URL that failed to fetch is fetched again; a source (stage watch) is polled by watch.
     fetches = [e for e in entries if e.stage == "fetch"]
     items = [
@@ -373,11 +379,11 @@ def retry_dead(stage: str | None) -> None:
     ]
     done = producer.submit(items, settings)
     if fetches:
-        from worker.fetch.task import enqueue_fetch
+        from worker.fetch.watch import enqueue_fetch
 
         for entry in fetches:
             enqueue_fetch(settings, json.loads(entry.payload)["url"])
-    store.remove_dead([e.entry_id for e in entries])
+    ledger.remove_dead([e.entry_id for e in entries])
     _emit({"retried": len(done.queued) + len(fetches)})
 
 

@@ -17,13 +17,13 @@ from pydantic import ValidationError
 from config import Settings
 from worker import charsets, clean
 from worker.boilerplate import SourceChrome, source_domain
+from worker.delivery.ledger import utcnow
 from worker.entities import extract
 from worker.errors import BadArticle
 from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record
-from worker.store import utcnow
 from worker.summarize import summarize
 
 
@@ -61,7 +61,7 @@ def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
 
 def run_clean(
     article_id: str,
-    token: str,
+    submission: str,
     kind: Kind,
     raw: RawArticle,
     settings: Settings,
@@ -82,7 +82,7 @@ def run_clean(
             chrome.learn(domain, lines, cleaned.text.split("\n\n"))
     return Article(
         id=article_id,
-        token=token,
+        submission=submission,
         kind=kind,
         url=raw.url,
         canonical_url=raw.canonical_url or (canonical_url(raw.url) if raw.url else None),
@@ -121,7 +121,7 @@ def to_record(article: Article) -> Record:
     c, e = article.clean, article.entities
     return Record(
         id=article.id,
-        submission=article.token,
+        submission=article.submission,
         url=article.url,
         canonical_url=article.canonical_url,
         source=article.source,

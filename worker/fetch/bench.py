@@ -105,16 +105,16 @@ def _nlp_worker(ns: Settings, processes: int, log: Path):
 
 
 def _inflight(ns: Settings) -> int:
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
-    store = Store(ns)
-    return int(store.redis.zcard(store.inflight_key))
+    ledger = Ledger(ns)
+    return int(ledger.redis.zcard(ledger.keys.inflight))
 
 
 def run(pages_path: str, count: int, processes: int, say: Say, settings: Settings) -> dict:
     from worker.bench import load_articles
-    from worker.fetch.task import enqueue_fetch
-    from worker.store import connect
+    from worker.delivery.ledger import connect
+    from worker.fetch.watch import enqueue_fetch
 
     with open(pages_path, encoding="utf-8") as fh:
         # Without their own canonical URLs, each URL served is an article of its own.
@@ -244,17 +244,17 @@ _FETCHED: dict[str, int] = {}
 
 def _cleanup_payloads(ns: Settings) -> None:
     """Drop the fetched pages as they come (nobody processes them), counting them."""
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger, parse_inflight_member
 
-    store = Store(ns)
-    members = store.redis.zrange(store.inflight_key, 0, -1)
+    ledger = Ledger(ns)
+    members = ledger.redis.zrange(ledger.keys.inflight, 0, -1)
     if not members:
         return
-    with store.redis.pipeline(transaction=False) as pipe:
+    with ledger.redis.pipeline(transaction=False) as pipe:
         for member in members:
-            _, token, article_id = member.decode().split(":", 2)
-            pipe.delete(store.payload_key(article_id, token))
-        pipe.zrem(store.inflight_key, *members)
+            ref = parse_inflight_member(member)
+            pipe.delete(ledger.keys.payload(ref.id, ref.submission))
+        pipe.zrem(ledger.keys.inflight, *members)
         pipe.execute()
     _FETCHED[ns.key_prefix] = _FETCHED.get(ns.key_prefix, 0) + len(members)
 

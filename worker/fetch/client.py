@@ -29,6 +29,7 @@ import redis
 from config import Settings
 from worker.fetch.ratelimit import HostLimiter
 from worker.fetch.robots import Robots, RobotsUnavailable
+from worker.fetch.state import fetch_key
 from worker.fetch.urls import host_of
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -134,7 +135,7 @@ class Client:
         )
         self.limiter = HostLimiter(
             client,
-            settings.key("host"),
+            fetch_key(settings, "host"),
             concurrency=settings.host_concurrency,
             rate=settings.host_rate,
             lease=self.timeout + 30,
@@ -142,7 +143,7 @@ class Client:
         self.robots = (
             Robots(
                 client,
-                settings.key("robots"),
+                fetch_key(settings, "robots"),
                 settings.user_agent,
                 settings.robots_ttl,
                 self._robots_txt,

@@ -31,6 +31,12 @@ return 0
 """
 
 
+def fetch_key(settings: Settings, *parts: str) -> str:
+    """A key of the fetching's own (the key map above, and ``nw:host:*`` of
+    :mod:`worker.fetch.ratelimit`, ``nw:robots:*`` of :mod:`worker.fetch.robots`)."""
+    return ":".join((settings.key_prefix, *parts))
+
+
 class WatchState:
     def __init__(self, settings: Settings, client: redis.Redis) -> None:
         self.settings, self.redis = settings, client
@@ -45,35 +51,35 @@ class WatchState:
             return []
         with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
-                pipe.exists(self.settings.key("seen", key))
+                pipe.exists(fetch_key(self.settings, "seen", key))
             found = pipe.execute()
         return [k for k, n in zip(keys, found, strict=True) if not n]
 
     def mark_seen(self, keys: list[str]) -> None:
         with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
-                pipe.set(self.settings.key("seen", key), 1, ex=self.ttl)
+                pipe.set(fetch_key(self.settings, "seen", key), 1, ex=self.ttl)
             pipe.execute()
 
     def claim(self, what: str, holder: str) -> bool:
         """Take ``what`` (a url key, or ``id:{article id}``) for fetch task ``holder``."""
-        key = self.settings.key("fetched", what)
+        key = fetch_key(self.settings, "fetched", what)
         return bool(self._claim(keys=[key], args=[holder, self.ttl]))
 
     def release(self, what: str, holder: str) -> None:
         """Give ``what`` up (a fetch that ended in a dead letter: ``retry-dead`` may take it)."""
-        key = self.settings.key("fetched", what)
+        key = fetch_key(self.settings, "fetched", what)
         if self.redis.get(key) == holder.encode():
             self.redis.delete(key)
 
     # -- sources -------------------------------------------------------------------------
     def source(self, url: str) -> dict[str, str]:
-        raw = self.redis.hgetall(self.settings.key("source", url))
+        raw = self.redis.hgetall(fetch_key(self.settings, "source", url))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def polled(self, url: str, *, etag: str | None, last_modified: str | None, every: float):
         """A successful poll (200 or 304): keep the validators, poll again in ``every`` s."""
-        key = self.settings.key("source", url)
+        key = fetch_key(self.settings, "source", url)
         fields = {"failures": 0, "next_at": time.time() + every}
         if etag:
             fields["etag"] = etag
@@ -86,12 +92,12 @@ class WatchState:
 
     def remember_children(self, url: str, children: list[str]) -> None:
         """The sitemaps a sitemap index lists, polled again when the index answers 304."""
-        key = self.settings.key("source", url)
+        key = fetch_key(self.settings, "source", url)
         self.redis.hset(key, "children", json.dumps(children))
 
     def failed(self, url: str, *, every: float, retry_after: float | None) -> float:
         """A failed poll: back off exponentially (or as the server asked); return the wait."""
-        key = self.settings.key("source", url)
+        key = fetch_key(self.settings, "source", url)
         failures = int(self.redis.hincrby(key, "failures", 1))
         wait = min(self.settings.watch_max_backoff, every * 2 ** (failures - 1))
         if retry_after is not None:

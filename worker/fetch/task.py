@@ -1,6 +1,7 @@
 """The fetch task (queue ``NEWSWORKER_FETCH_QUEUE``): fetch one page and submit it exactly as
 ``newsworker submit`` would (same ids, duplicates, dead letters, ``--force``); its chain goes
-on on the pipeline's queue. Run it on a thread pool: its time is network waits.
+on on the pipeline's queue. Run it on a thread pool (``newsworker worker --fetch``): its time
+is network waits. Producers send it by name (``worker.fetch.watch.enqueue_fetch``).
 
 A fetch that fails ends as a dead letter (stage ``fetch``) with the reason and the URL, after
 ``NEWSWORKER_FETCH_RETRIES`` retries where trying again may help (timeouts, 429, 5xx; after
@@ -9,70 +10,62 @@ A fetch that fails ends as a dead letter (stage ``fetch``) with the reason and t
 
 from __future__ import annotations
 
-import functools
-import json
+import threading
 
 import structlog
 from celery import Task
 
-from config import Settings, get_settings
+from config import Settings
 from worker import producer
 from worker.celery_app import app
+from worker.delivery import runtime
+from worker.delivery.ledger import Ledger
 from worker.fetch.client import Client, FetchError
+from worker.fetch.dead import dead_letter
 from worker.fetch.page import fetch_page
 from worker.fetch.state import WatchState
 from worker.fetch.urls import url_key
-from worker.ingest import id_for_url
-from worker.store import ORDINARY, Store, connect
 
 log = structlog.get_logger("worker.fetch")
 
-
-@functools.cache
-def _client() -> Client:
-    settings = get_settings()
-    return Client(settings, connect(settings))
+FETCH_TASK = "newsworker.fetch"
 
 
-@functools.cache
-def _store() -> Store:
-    return Store(get_settings())
+class _Resources:
+    """A fetch worker's client and state, built once per process from its runtime's settings
+    (the threads of the pool share them)."""
+
+    _lock = threading.Lock()
+    _built: tuple[Settings, Client, WatchState] | None = None
+
+    @classmethod
+    def get(cls, settings: Settings, ledger: Ledger) -> tuple[Client, WatchState]:
+        with cls._lock:
+            if cls._built is None or cls._built[0] is not settings:
+                cls._built = (
+                    settings,
+                    Client(settings, ledger.redis),
+                    WatchState(settings, ledger.redis),
+                )
+            return cls._built[1], cls._built[2]
 
 
-@functools.cache
-def _state() -> WatchState:
-    settings = get_settings()
-    return WatchState(settings, connect(settings))
-
-
-def dead_letter(store: Store, url: str, reason: str, stage: str = "fetch") -> bool:
-    """A URL that gave no article: a dead letter whose payload is ``{"url": …}``."""
-    article_id = id_for_url(url)
-    payload = json.dumps({"url": url}, ensure_ascii=False).encode()
-    store.redis.set(store.payload_key(article_id, ORDINARY), payload, ex=store.settings.payload_ttl)
-    written = store.dead_letter(
-        article_id, ORDINARY, stage=stage, reason=f"{reason} ({url})", kind="json"
-    )
-    log.warning("dead_lettered", stage=stage, url=url, reason=reason, written=written)
-    return written
-
-
-@app.task(name="newsworker.fetch", bind=True, acks_late=True, ignore_result=True)
+@app.task(name=FETCH_TASK, bind=True, acks_late=True, ignore_result=True)
 def fetch(self: Task, url: str, force: bool = False, published_at: str | None = None) -> str:
-    settings = get_settings()
+    rt = runtime.current()
+    settings, ledger = rt.settings, rt.ledger
+    client, state = _Resources.get(settings, ledger)
     holder = self.request.id or "local"
-    state = _state()
     with structlog.contextvars.bound_contextvars(url=url):
         if not force and not state.claim(url_key(url), holder):
             log.info("fetch_duplicate")
             return "duplicate"
-        store = _store()
         try:
-            submission = fetch_page(_client(), url, published_at=published_at)
+            submission = fetch_page(client, url, published_at=published_at)
             if not force and not state.claim(f"id:{submission.id}", holder):
                 log.info("fetch_duplicate", article_id=submission.id)
                 return "duplicate"
-            done = producer.submit([submission], settings, force=force, store=store)
+            done = producer.submit([submission], settings, force=force, ledger=ledger)
         except FetchError as exc:
             retries = self.request.retries
             if exc.transient and retries < settings.fetch_retries:
@@ -82,24 +75,13 @@ def fetch(self: Task, url: str, force: bool = False, published_at: str | None = 
                 wait = min(wait, settings.visibility_timeout / 2)  # an ETA under visibility
                 log.info("fetch_retry", reason=exc.reason, countdown=wait, retries=retries)
                 raise self.retry(countdown=wait, max_retries=settings.fetch_retries) from None
-            dead_letter(store, url, exc.reason)
+            dead_letter(ledger, url, exc.reason)
             state.release(url_key(url), holder)
             return "dead"
         except Exception as exc:  # whatever it is, the URL is not lost
-            dead_letter(store, url, f"{type(exc).__name__}: {exc}")
+            dead_letter(ledger, url, f"{type(exc).__name__}: {exc}")
             state.release(url_key(url), holder)
             return "dead"
         outcome = "queued" if done.queued else "duplicate"
         log.info("fetched", article_id=submission.id, outcome=outcome)
         return outcome
-
-
-def enqueue_fetch(
-    settings: Settings, url: str, *, force: bool = False, published_at: str | None = None
-) -> None:
-    """Send one URL to the fetch workers."""
-    fetch.apply_async(
-        args=[url],
-        kwargs={"force": force, "published_at": published_at},
-        queue=settings.fetch_queue,
-    )

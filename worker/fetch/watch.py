@@ -23,13 +23,14 @@ from dataclasses import dataclass
 import structlog
 
 from config import Settings
+from worker.delivery.ledger import Ledger
 from worker.fetch.client import Client, FetchError
+from worker.fetch.dead import dead_letter
 from worker.fetch.feeds import Item, NotAFeed, classify, parse_feed
 from worker.fetch.sitemaps import parse_sitemap
 from worker.fetch.sources import Source, SourcesFile
 from worker.fetch.state import WatchState
 from worker.fetch.urls import canonical_url, url_key
-from worker.store import Store
 
 log = structlog.get_logger("worker.watch")
 
@@ -43,7 +44,7 @@ class Watcher:
     sources: SourcesFile
     client: Client
     state: WatchState
-    store: Store
+    ledger: Ledger
     enqueue: Enqueue
     parallel: int = 4
 
@@ -140,8 +141,6 @@ class Watcher:
         return len(fresh)
 
     def _failed(self, source: Source, exc: FetchError | NotAFeed, every: float) -> None:
-        from worker.fetch.task import dead_letter
-
         reason = exc.reason if isinstance(exc, FetchError) else str(exc)
         transient = isinstance(exc, FetchError) and exc.transient
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
@@ -149,7 +148,7 @@ class Watcher:
         failures = int(self.state.source(source.url).get("failures", 1))
         log.warning("poll_failed", reason=reason, transient=transient, retry_in=wait)
         if not transient or failures > self.settings.fetch_retries:
-            dead_letter(self.store, source.url, reason, stage="watch")
+            dead_letter(self.ledger, source.url, reason, stage="watch")
 
     def run(self, stop: threading.Event, say: Callable[[Counter[str]], None], tick: float = 1.0):
         """Rounds until ``stop`` is set; ``say`` gets each round's counts (if it did anything)."""
@@ -163,3 +162,17 @@ class Watcher:
             if counts:
                 say(counts)
             stop.wait(tick)
+
+
+def enqueue_fetch(
+    settings: Settings, url: str, *, force: bool = False, published_at: str | None = None
+) -> None:
+    """Send one URL to the fetch workers (by task name: the task module is not imported)."""
+    from worker.celery_app import app
+
+    app.send_task(
+        "newsworker.fetch",
+        args=[url],
+        kwargs={"force": force, "published_at": published_at},
+        queue=settings.fetch_queue,
+    )
