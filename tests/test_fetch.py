@@ -5,7 +5,6 @@ feeds, sitemaps, the sources file."""
 from __future__ import annotations
 
 import gzip
-import itertools
 import json
 import threading
 import time
@@ -213,8 +212,10 @@ def test_the_per_host_limits_hold_across_threads(web, settings):
     for host in ("127.0.0.1", "localhost"):
         times = sorted(t for t, h, _ in web.log if h.startswith(host))
         assert len(times) == 12
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) > 0.25 - 0.03, gaps  # 4 per second: a start every 0.25 s
+        # At most 4 starts in any second (0.9 s: 50 ms of slack for a loaded machine's
+        # scheduling between the limiter's slot and the server's clock).
+        for i, t in enumerate(times):
+            assert sum(1 for u in times[i:] if u < t + 0.9) <= 4, (host, times)
     assert elapsed < 6  # the two hosts went in parallel (12 × 0.25 s each)
 
 

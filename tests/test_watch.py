@@ -302,9 +302,10 @@ def test_the_per_host_limit_holds_with_four_threads(tmp_path, dev_pages):
         assert set(by_host) == {"127.0.0.1", "localhost"}
         for host, times in by_host.items():
             times.sort()
-            # At most 2 request starts in any 1-second window (50 ms of slack for the network).
+            # At most 2 request starts in any second (0.9 s: 50 ms of slack for a loaded
+            # machine's scheduling between the limiter's slot and the server's clock).
             for i, t in enumerate(times):
-                assert sum(1 for u in times[i:] if u < t + 0.95) <= 2, (host, times)
+                assert sum(1 for u in times[i:] if u < t + 0.9) <= 2, (host, times)
 
 
 def test_the_three_variants_of_the_seed_sample_are_one_article(tmp_path):
