@@ -182,7 +182,7 @@ def process(path: str) -> None:
 
 
 @main.command("eval")
-@click.argument("task", type=click.Choice(["clean", "ner", "summarize"]))
+@click.argument("task", type=click.Choice(["clean", "ner", "summarize", "stories", "reprints"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--input",
@@ -199,8 +199,21 @@ def process(path: str) -> None:
 )
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
 def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
-    """Measure a stage on an evaluation file; print one JSON object of metrics."""
-    get_settings()
+    """Measure a stage on an evaluation file; print one JSON object of metrics.
+
+    stories: labelled pairs (../shared/eval/dedup/*.jsonl) through the grouping step as a
+    stream, beside the tf-idf baseline. reprints: a synthetic reprint check built from pages
+    (../shared/eval/clean/daniel_ru_dev.jsonl). Both use the configured Redis (a namespace of
+    their own, removed afterwards), else a private embedded one.
+    """
+    settings = get_settings()
+    if task in ("stories", "reprints"):
+        if task == "stories":
+            from worker.evaluate.stories import evaluate as evaluate_stories
+        else:
+            from worker.evaluate.reprints import evaluate as evaluate_stories
+        _emit(evaluate_stories(file, settings))
+        return
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
