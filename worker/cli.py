@@ -240,7 +240,21 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Articles to measure on (the inputs repeated with new ids).",
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
-def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Instead: the grouping index at scale (insert+query ms per article, Redis bytes per "
+    "indexed article), on a private Redis.",
+)
+@click.option(
+    "--sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="--stories: index sizes (articles in the window) to measure at.",
+)
+def bench(
+    paths: tuple[str, ...], count: int, processes: int | None, stories: bool, sizes: str
+) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
@@ -250,6 +264,11 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
     from worker.bench import run
 
     settings = _settings()
+    if stories:
+        from worker.stories.bench import run as run_index
+
+        _emit(run_index([int(s) for s in sizes.split(",") if s.strip()], settings, _say))
+        return
     shared = Path("../shared")
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
     result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)

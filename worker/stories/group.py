@@ -19,7 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from worker.stories import similarity
-from worker.stories.index import POSTED, POSTED_ENTITIES, Entry, Story, StoryIndex, pack, story_id
+from worker.stories.index import (
+    POSTED,
+    POSTED_ENTITIES,
+    Entry,
+    Story,
+    StoryIndex,
+    field_key,
+    pack,
+    story_id,
+)
 from worker.stories.signatures import MAX_TERMS, Signature, signature
 
 MAX_ATTEMPTS = 50
@@ -46,10 +55,6 @@ def group(
     return group_signature(index, article_id, sig, title=title, source=source, now=now)
 
 
-def _hex(h: int) -> str:
-    return f"{h:08x}"
-
-
 def group_signature(
     index: StoryIndex,
     article_id: str,
@@ -67,10 +72,9 @@ def group_signature(
 
     weights = similarity.tfidf(sig.terms, idf)
     kept = sorted(weights, key=lambda t: -weights[t])[:MAX_TERMS]
-    terms = {t: sig.terms[t] for t in kept}
-    vec = similarity.tfidf(terms, idf)
+    vec = similarity.unit({t: weights[t] for t in kept})
     top_entities = sorted(sig.entities, key=lambda e: -sig.entities[e])[:POSTED_ENTITIES]
-    posted = [_hex(t) for t in kept[:POSTED]] + [_hex(e) for e in top_entities]
+    posted = [field_key(t) for t in kept[:POSTED]] + [field_key(e) for e in top_entities]
     posted = list(dict.fromkeys(posted))
     bands = sig.bands
     for _ in range(MAX_ATTEMPTS):
@@ -80,11 +84,7 @@ def group_signature(
         candidates = [
             c for c in found.candidates if c.id != article_id and c.seen >= now - index.window
         ]
-        missing = {t for c in candidates for t in c.terms if t not in df}
-        if missing:
-            more, _ = index.document_frequencies(sorted(missing), now)
-            df.update(more)
-        duplicate, story = decide(sig, vec, candidates, idf)
+        duplicate, story = decide(sig, vec, candidates)
         sid = story.story if story else story_id(article_id)
         entry = pack(
             article_id,
@@ -94,7 +94,7 @@ def group_signature(
             now,
             sig.shingles,
             sig.minhash,
-            terms,
+            vec,
             sig.entities,
         )
         done = index.commit(
@@ -120,10 +120,7 @@ def group_signature(
 
 
 def decide(
-    sig: Signature,
-    vec: dict[int, float],
-    candidates: list[Entry],
-    idf,
+    sig: Signature, vec: dict[int, float], candidates: list[Entry]
 ) -> tuple[Entry | None, Entry | None]:
     """(the earliest candidate this article reprints, the candidate whose story it joins)."""
     copies = [
@@ -137,9 +134,7 @@ def decide(
         return duplicate, duplicate
     best, best_score = None, similarity.STORY_THRESHOLD
     for c in candidates:
-        score = similarity.story_score(
-            vec, sig.entities, similarity.tfidf(c.terms, idf), c.entities
-        )
+        score = similarity.story_score(vec, sig.entities, similarity.unit(c.terms), c.entities)
         if score >= best_score:
             best, best_score = c, score
     return None, best

@@ -11,10 +11,11 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``, ``{b}`` a bucket's number: unix time 
 - ``nw:grp:{b}:ids``        HASH    article id → its seq: an article is indexed once (a
   redelivered or ``--force``d article finds itself here and gets its first grouping back).
 - ``nw:grp:{b}:docs``       HASH    seq → the entry (:func:`pack`): id, story, duplicate_of,
-  source, time, shingle count, 8 bits of each MinHash value, top terms, entities.
-- ``nw:grp:{b}:lsh``        HASH    LSH band key (8 hex digits) → ``seq,seq,…`` of the articles
+  source, time, shingle count, 8 bits of each MinHash value, its top terms with their tf-idf
+  weights when it was indexed (8 bits), its entities with their salience (8 bits).
+- ``nw:grp:{b}:lsh``        HASH    LSH band key (4 bytes) → ``seq,seq,…`` of the articles
   with that band (the first ``LSH_CAP``: the earliest are the ones a reprint links to).
-- ``nw:grp:{b}:terms``      HASH    term or entity hash (8 hex) → ``seq,…``: the articles that
+- ``nw:grp:{b}:terms``      HASH    term or entity hash (4 bytes) → ``seq,…``: the articles that
   have it among their ``POSTED`` weightiest terms and entities (the last ``POST_CAP``).
 - ``nw:grp:{b}:df``         STRING  ``DF_SLOTS`` saturating 16-bit counters (BITFIELD): in how
   many of the bucket's articles a term (hash mod ``DF_SLOTS``) occurs, for idf.
@@ -40,6 +41,7 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import redis
@@ -49,11 +51,30 @@ from worker.stories.similarity import low_bits
 
 BUCKETS_PER_WINDOW = 6
 LSH_CAP = 16
-POST_CAP = 64
+POST_CAP = 32
 POSTED = 8  # weightiest terms an article is posted under (and looks up)
 POSTED_ENTITIES = 3
-MAX_CANDIDATES = 64
+MAX_CANDIDATES = 32
 DF_SLOTS = 1 << 17
+
+# KEYS: per live bucket: df, n. ARGV: counter offsets. Returns {articles, df of each offset…}.
+_DF = """
+local nb = #KEYS / 2
+local total, counts = 0, {}
+for j = 1, #ARGV do counts[j] = 0 end
+local ops = {}
+for j = 1, #ARGV do ops[#ops + 1] = 'GET'; ops[#ops + 1] = 'u16'; ops[#ops + 1] = '#' .. ARGV[j] end
+for i = 0, nb - 1 do
+  total = total + tonumber(redis.call('GET', KEYS[2 + 2 * i]) or '0')
+  if #ARGV > 0 and redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then
+    local got = redis.call('BITFIELD_RO', KEYS[1 + 2 * i], unpack(ops))
+    for j = 1, #ARGV do counts[j] = counts[j] + got[j] end
+  end
+end
+local out = {total}
+for j = 1, #ARGV do out[#out + 1] = counts[j] end
+return out
+"""
 
 # KEYS: seq, then per live bucket (newest first): ids, docs, lsh, terms.
 # ARGV: article id, number of live buckets, number of band keys, band keys…, posted keys…
@@ -93,11 +114,13 @@ end
 return out
 """.replace("%MAXC%", str(MAX_CANDIDATES))
 
-# KEYS: seq, stories, story, members, then the current bucket: ids, docs, lsh, terms, df, n,
-#       then per live bucket (newest first, the current one included): ids, docs, lsh, terms.
+# KEYS: 1 seq, 2 stories, 3 story, 4 members; the current bucket: 5 ids, 6 docs, 7 lsh, 8 terms,
+#       9 df, 10 n; the next bucket: 11 lsh, 12 terms; then per live bucket: ids, docs.
 # ARGV: 1 id, 2 seq seen by the query, 3 now, 4 bucket expiry (unix), 5 story ttl, 6 window,
 #       7 story id, 8 source, 9 title, 10 first_seen, 11 entry (without its seq), 12 live buckets,
 #       13 band count, 14 posted count, 15 df offset count, then bands, posted, df offsets.
+# An article indexed after the query was indexed at a later time: in the current bucket or,
+# past its end, the next one; only those two are searched for conflicts.
 _COMMIT = """
 local nb = tonumber(ARGV[12])
 local nbands, nposted, ndf = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
@@ -106,15 +129,15 @@ local function story_fields()
   return redis.call('HMGET', KEYS[3], 'first_id', 'first_source', 'first_seen', 'size')
 end
 for i = 0, nb - 1 do
-  local s = redis.call('HGET', KEYS[11 + 4 * i], ARGV[1])
+  local s = redis.call('HGET', KEYS[13 + 2 * i], ARGV[1])
   if s then
-    local doc = redis.call('HGET', KEYS[12 + 4 * i], s)
+    local doc = redis.call('HGET', KEYS[14 + 2 * i], s)
     return {'existing', doc}
   end
 end
-for i = 0, nb - 1 do
+for _, pair in ipairs({{7, 8}, {11, 12}}) do
   for j = 16, 15 + nbands + nposted do
-    local key = (j < 16 + nbands) and KEYS[13 + 4 * i] or KEYS[14 + 4 * i]
+    local key = (j < 16 + nbands) and KEYS[pair[1]] or KEYS[pair[2]]
     local list = redis.call('HGET', key, ARGV[j])
     if list then
       local last = string.match(list, '(%d+)$')
@@ -183,7 +206,7 @@ class Entry:
     seen: float
     shingles: int
     minhash: np.ndarray  # uint8[NUM_PERM]: the low bits of each value
-    terms: dict[int, int]
+    terms: dict[int, float]  # term hash → tf-idf weight (relative to the largest)
     entities: dict[int, float]
 
 
@@ -207,7 +230,7 @@ def pack(
     seen: float,
     shingles: int,
     minhash: np.ndarray,
-    terms: dict[int, int],
+    terms: dict[int, float],
     entities: dict[int, float],
 ) -> bytes:
     """An entry as stored (its seq is put in front by the commit script)."""
@@ -218,7 +241,8 @@ def pack(
         _HEAD.pack(seen, shingles, len(terms), len(entities)),
         low_bits(minhash).tobytes(),
     ]
-    out += [struct.pack("<IB", h, min(255, c)) for h, c in terms.items()]
+    top = max(terms.values(), default=1.0) or 1.0
+    out += [struct.pack("<IB", h, max(1, round(255 * w / top))) for h, w in terms.items()]
     out += [struct.pack("<IB", h, round(255 * min(1.0, s))) for h, s in entities.items()]
     return b"".join(out)
 
@@ -235,7 +259,7 @@ def unpack(raw: bytes) -> Entry:
     terms, ents = {}, {}
     for _ in range(nterms):
         h, c = struct.unpack_from("<IB", body, pos)
-        terms[h] = c
+        terms[h] = c / 255
         pos += 5
     for _ in range(nents):
         h, s = struct.unpack_from("<IB", body, pos)
@@ -253,6 +277,11 @@ def unpack(raw: bytes) -> Entry:
         terms=terms,
         entities=ents,
     )
+
+
+def field_key(h: int) -> bytes:
+    """A term's or entity's hash as the index's hash field (4 bytes)."""
+    return struct.pack("<I", h)
 
 
 def story_id(first_id: str) -> str:
@@ -289,6 +318,7 @@ class StoryIndex:
         self.prefix = prefix  # e.g. "nw:grp"
         self.window = float(window)
         self.bucket_seconds = self.window / BUCKETS_PER_WINDOW
+        self._df = client.register_script(_DF)
         self._query = client.register_script(_QUERY)
         self._commit = client.register_script(_COMMIT)
 
@@ -315,25 +345,11 @@ class StoryIndex:
     def document_frequencies(self, terms: Sequence[int], now: float) -> tuple[dict[int, int], int]:
         """(df of each term, number of articles) over the window."""
         terms = list(dict.fromkeys(terms))
-        buckets = self.live_buckets(now)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for b in buckets:
-                pipe.mget([self.key(b, "n")])
-                if terms:
-                    ops = []
-                    for t in terms:
-                        ops += ["GET", "u16", f"#{t % DF_SLOTS}"]
-                    pipe.execute_command("BITFIELD_RO", self.key(b, "df"), *ops)
-            replies = pipe.execute()
-        df = dict.fromkeys(terms, 0)
-        n = 0
-        step = 2 if terms else 1
-        for i in range(len(buckets)):
-            n += int(replies[i * step][0] or 0)
-            if terms:
-                for t, c in zip(terms, replies[i * step + 1]):
-                    df[t] += int(c)
-        return df, n
+        keys = []
+        for b in self.live_buckets(now):
+            keys += [self.key(b, "df"), self.key(b, "n")]
+        n, *counts = self._df(keys=keys, args=[t % DF_SLOTS for t in terms])
+        return dict(zip(terms, map(int, counts))), int(n)
 
     def observe(self, term_sets: Sequence[Sequence[int]], now: float) -> None:
         """Count articles' terms into the document frequencies without indexing them (to start
@@ -352,7 +368,7 @@ class StoryIndex:
 
     # -- insert and query ---------------------------------------------------------------
     def query(
-        self, article_id: str, bands: Sequence[str], posted: Sequence[str], now: float
+        self, article_id: str, bands: Sequence[bytes], posted: Sequence[bytes], now: float
     ) -> Query:
         keys = [self.key("seq")]
         buckets = self.live_buckets(now)
@@ -366,7 +382,7 @@ class StoryIndex:
             candidates=[unpack(d) for d in docs],
         )
 
-    def commit(
+    def commit_call(
         self,
         *,
         article_id: str,
@@ -376,21 +392,23 @@ class StoryIndex:
         source: str | None,
         title: str | None,
         entry: bytes,
-        bands: Sequence[str],
-        posted: Sequence[str],
+        bands: Sequence[bytes],
+        posted: Sequence[bytes],
         terms: Sequence[int],
-    ) -> Committed:
+    ) -> tuple[list[str], list[object]]:
+        """The keys and arguments of the commit script (see :meth:`commit`)."""
         b = self.bucket(now)
         buckets = self.live_buckets(now)
         keys = [self.key("seq"), self.key("stories"), self.story_key(story)]
         keys += [self.key("story", story, "members")]
         keys += [*self._bucket_keys(b), self.key(b, "df"), self.key(b, "n")]
+        keys += [self.key(b + 1, "lsh"), self.key(b + 1, "terms")]
         for live in buckets:
-            keys += self._bucket_keys(live)
+            keys += [self.key(live, "ids"), self.key(live, "docs")]
         expire = int((b + 1) * self.bucket_seconds + self.window)
         story_ttl = int(self.window + self.bucket_seconds) + 1
         offsets = sorted({t % DF_SLOTS for t in terms})
-        args = [
+        args: list[object] = [
             article_id,
             seen_seq,
             repr(now),
@@ -410,6 +428,13 @@ class StoryIndex:
             *posted,
             *offsets,
         ]
+        return keys, args
+
+    def commit(self, **call: Any) -> Committed:
+        """Index the article and join (or found) ``story``, unless an article indexed since
+        ``seen_seq`` shares a band or posted term with it (``conflict``: query again) or the
+        article is already indexed (``existing``: its first grouping)."""
+        keys, args = self.commit_call(**call)
         reply = self._commit(keys=keys, args=args)
         status = reply[0].decode()
         if status == "conflict":
@@ -417,6 +442,8 @@ class StoryIndex:
         if status == "existing":
             found = unpack(reply[1])
             return Committed("existing", found, self.story(found.story))
+        article_id = str(call["article_id"])
+        story = str(call["story"])
         first_id, first_source, first_seen, size = (v.decode() if v else None for v in reply[2])
         return Committed(
             "ok",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -29,7 +30,7 @@ NUM_PERM = 128
 BANDS = 20  # LSH: 20 bands of 2 values (the first 40): a pair sharing 40% of its shingles
 ROWS = 2  # (Jaccard) shares a band with probability 0.97, one sharing 20% with 0.56
 SHINGLE = 4
-MAX_TERMS = 48  # an article's terms kept in the index: its most weighty (tf-idf) ones
+MAX_TERMS = 32  # an article's terms kept in the index: its most weighty (tf-idf) ones
 MAX_ENTITIES = 12
 TITLE_WEIGHT = 2  # a headline's words count twice
 FUNCTION_WORDS = frozenset({"PREP", "CONJ", "PRCL", "NPRO", "INTJ", "PRED"})
@@ -47,7 +48,7 @@ class Signature:
     entities: dict[int, float] = field(default_factory=dict)  # entity hash → salience
 
     @property
-    def bands(self) -> list[str]:
+    def bands(self) -> list[bytes]:
         return bands(self.minhash) if self.shingles else []
 
 
@@ -75,12 +76,13 @@ def minhash(items: Iterable[bytes]) -> np.ndarray:
     return m.hashvalues.astype(np.uint32)
 
 
-def bands(values: np.ndarray) -> list[str]:
-    """The LSH keys: one 32-bit hash (hex) per band of ``ROWS`` values, the band's number in it."""
+def bands(values: np.ndarray) -> list[bytes]:
+    """The LSH keys: one 32-bit hash (4 bytes) per band of ``ROWS`` values, the band's number
+    in it."""
     out = []
     for i in range(BANDS):
         chunk = values[i * ROWS : (i + 1) * ROWS].astype("<u4").tobytes()
-        out.append(f"{zlib.crc32(bytes([i]) + chunk):08x}")
+        out.append(struct.pack("<I", zlib.crc32(bytes([i]) + chunk)))
     return out
 
 

@@ -5,7 +5,8 @@
   ``|A∩B| = J/(1+J)·(|A|+|B|)`` with ``J`` the Jaccard estimate (the fraction of equal MinHash
   values). A reprint shares at least ``REPRINT_CONTAINMENT`` of it.
 - **Story**: ``STORY_TEXT`` × the tf-idf cosine of the two articles' lemmas (sublinear tf; idf
-  from the document frequencies of the articles in the window) + ``STORY_ENTITIES`` × the
+  from the document frequencies of the articles in the window when each was indexed; the
+  index keeps an article's ``MAX_TERMS`` weightiest terms) + ``STORY_ENTITIES`` × the
   weighted Jaccard overlap of their entities (weights: salience). Articles whose score reaches
   ``STORY_THRESHOLD`` are about the same event.
 """
@@ -49,7 +50,10 @@ def idf(df: int, n: int) -> float:
 
 def tfidf(terms: Mapping[int, int], idf_of: Callable[[int], float]) -> dict[int, float]:
     """Unit-length tf-idf vector (tf sublinear: 1 + log count)."""
-    vec = {t: (1 + math.log(c)) * idf_of(t) for t, c in terms.items() if c > 0}
+    return unit({t: (1 + math.log(c)) * idf_of(t) for t, c in terms.items() if c > 0})
+
+
+def unit(vec: Mapping[int, float]) -> dict[int, float]:
     norm = math.sqrt(sum(w * w for w in vec.values()))
     return {t: w / norm for t, w in vec.items()} if norm else {}
 
