@@ -136,10 +136,12 @@ def bench_redis(settings: Settings, say: Say) -> Iterator[Settings]:
 
     try:
         connect(settings).ping()
+        reachable = True
+    except Exception:
+        reachable = False
+    if reachable:  # (an error inside the with block is not a reason to start another Redis)
         yield settings
         return
-    except Exception:
-        pass
     home = Path(tempfile.mkdtemp(prefix="nwbench-"))
     private = settings.model_copy(update={"home": home, "redis_url": ""})
     say(f"bench: no Redis answers; starting a private one in {home}")

@@ -5,3 +5,15 @@
 - ``index.py``       the Redis index shared by all workers (every key documented there), Lua
 - ``group.py``       one article: candidates → decision → atomic commit
 """
+
+from __future__ import annotations
+
+import redis
+
+from config import Settings
+from worker.stories.index import StoryIndex
+
+
+def story_index(settings: Settings, client: redis.Redis) -> StoryIndex:
+    """The index of these settings: keys under ``{NEWSWORKER_KEY_PREFIX}:grp``, their window."""
+    return StoryIndex(client, settings.key("grp"), settings.story_window)

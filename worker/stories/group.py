@@ -84,7 +84,7 @@ def group_signature(
         candidates = [
             c for c in found.candidates if c.id != article_id and c.seen >= now - index.window
         ]
-        duplicate, story = decide(sig, vec, candidates)
+        duplicate, story = decide(sig, vec, candidates, stories=n >= similarity.STORY_MIN_ARTICLES)
         sid = story.story if story else story_id(article_id)
         entry = pack(
             article_id,
@@ -120,9 +120,10 @@ def group_signature(
 
 
 def decide(
-    sig: Signature, vec: dict[int, float], candidates: list[Entry]
+    sig: Signature, vec: dict[int, float], candidates: list[Entry], stories: bool = True
 ) -> tuple[Entry | None, Entry | None]:
-    """(the earliest candidate this article reprints, the candidate whose story it joins)."""
+    """(the earliest candidate this article reprints, the candidate whose story it joins);
+    without ``stories``, only a reprint joins a story."""
     copies = [
         c
         for c in candidates
@@ -132,6 +133,8 @@ def decide(
     duplicate = min(copies, key=lambda c: (c.seen, c.seq)) if copies else None
     if duplicate is not None:
         return duplicate, duplicate
+    if not stories:
+        return None, None
     best, best_score = None, similarity.STORY_THRESHOLD
     for c in candidates:
         score = similarity.story_score(vec, sig.entities, similarity.unit(c.terms), c.entities)

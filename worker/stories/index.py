@@ -62,13 +62,17 @@ _DF = """
 local nb = #KEYS / 2
 local total, counts = 0, {}
 for j = 1, #ARGV do counts[j] = 0 end
-local ops = {}
-for j = 1, #ARGV do ops[#ops + 1] = 'GET'; ops[#ops + 1] = 'u16'; ops[#ops + 1] = '#' .. ARGV[j] end
 for i = 0, nb - 1 do
   total = total + tonumber(redis.call('GET', KEYS[2 + 2 * i]) or '0')
   if #ARGV > 0 and redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then
-    local got = redis.call('BITFIELD_RO', KEYS[1 + 2 * i], unpack(ops))
-    for j = 1, #ARGV do counts[j] = counts[j] + got[j] end
+    for first = 1, #ARGV, 500 do  -- in chunks: Lua's unpack() takes a few thousand values
+      local ops = {}
+      for j = first, math.min(#ARGV, first + 499) do
+        ops[#ops + 1] = 'GET'; ops[#ops + 1] = 'u16'; ops[#ops + 1] = '#' .. ARGV[j]
+      end
+      local got = redis.call('BITFIELD_RO', KEYS[1 + 2 * i], unpack(ops))
+      for k = 1, #got do counts[first + k - 1] = counts[first + k - 1] + got[k] end
+    end
   end
 end
 local out = {total}
@@ -168,9 +172,10 @@ for j = 16 + nbands, 15 + nbands + nposted do
     redis.call('HSET', KEYS[8], ARGV[j], list .. ',' .. s)
   end
 end
-if ndf > 0 then
+local from = 16 + nbands + nposted
+for first = from, from + ndf - 1, 500 do  -- in chunks, as in the df script
   local ops = {'OVERFLOW', 'SAT'}
-  for j = 16 + nbands + nposted, 15 + nbands + nposted + ndf do
+  for j = first, math.min(from + ndf - 1, first + 499) do
     ops[#ops + 1] = 'INCRBY'; ops[#ops + 1] = 'u16'; ops[#ops + 1] = '#' .. ARGV[j]
     ops[#ops + 1] = 1
   end

@@ -8,7 +8,8 @@
   from the document frequencies of the articles in the window when each was indexed; the
   index keeps an article's ``MAX_TERMS`` weightiest terms) + ``STORY_ENTITIES`` × the
   weighted Jaccard overlap of their entities (weights: salience). Articles whose score reaches
-  ``STORY_THRESHOLD`` are about the same event.
+  ``STORY_THRESHOLD`` are about the same event — once the window holds ``STORY_MIN_ARTICLES``
+  articles to weigh words by.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ MIN_SHINGLES = 8  # a text shorter than this many shingles is nobody's reprint
 STORY_TEXT = 0.75
 STORY_ENTITIES = 0.25
 STORY_THRESHOLD = 0.25
+STORY_MIN_ARTICLES = 20  # below this many articles in the window, idf cannot tell a rare word
+# from a common one: only reprints join stories then
 
 HASH_BITS = 8  # the index keeps the lowest 8 bits of each MinHash value (b-bit MinHash)
 _CHANCE = 1 / (1 << HASH_BITS)  # two different values agree in their low bits by chance
