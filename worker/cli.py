@@ -317,6 +317,56 @@ def retry_dead(stage: str | None) -> None:
 
 
 @main.command()
+@click.option("--count", "-n", type=int, default=20, show_default=True)
+def stories(count: int) -> None:
+    """List the stories active in the window, the most recently joined first.
+
+    One JSON line each: id, size, first_source, first_title, first_id, first_seen, last_seen.
+    """
+    from worker.store import connect
+    from worker.stories import story_index
+
+    settings = _settings()
+    _require_redis(settings)
+    for story in story_index(settings, connect(settings)).recent(count):
+        _emit(story)
+
+
+@main.command()
+@click.argument("story_id")
+def story(story_id: str) -> None:
+    """List a story's articles in the order they joined it.
+
+    One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
+    when the redis sink has it).
+    """
+    from worker.store import connect
+    from worker.stories import story_index
+    from worker.stories.index import iso
+
+    settings = _settings()
+    _require_redis(settings)
+    client = connect(settings)
+    index = story_index(settings, client)
+    members = index.members(story_id)
+    if not members:
+        raise click.ClickException(f"no story {story_id} in the window")
+    for article_id, joined in members:
+        entry = index.entry(article_id)
+        raw = client.get(settings.key("article", article_id))
+        title = json.loads(raw).get("title") if raw else None
+        _emit(
+            {
+                "id": article_id,
+                "joined_at": iso(joined),
+                "duplicate_of": entry.duplicate_of if entry else None,
+                "source": entry.source if entry else None,
+                "title": title,
+            }
+        )
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON schema of the output record."""
     from worker.schema import Record
