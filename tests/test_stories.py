@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.conftest import SHARED
+from worker.nlp import load_nlp
 from worker.store import connect
 from worker.stories import similarity
 from worker.stories.group import group, group_signature
@@ -40,15 +41,21 @@ def _pairs(label: str, reprint: bool | None = None) -> list[dict]:
 
 
 def _article(side: dict) -> dict:
-    return {"title": side["title"], "text": side["text"]}
+    return {"title": side["title"], "text": side["text"], "dictionary": load_nlp().dictionary}
 
 
 def test_reprints_share_most_shingles_and_different_articles_do_not():
     for pair in _pairs("same_story", reprint=True):
-        a, b = (signature(p["title"], p["text"]) for p in (pair["a"], pair["b"]))
+        a, b = (
+            signature(p["title"], p["text"], dictionary=load_nlp().dictionary)
+            for p in (pair["a"], pair["b"])
+        )
         assert similarity.containment(a.minhash, a.shingles, b.minhash, b.shingles) >= 0.5
     for pair in _pairs("different"):
-        a, b = (signature(p["title"], p["text"]) for p in (pair["a"], pair["b"]))
+        a, b = (
+            signature(p["title"], p["text"], dictionary=load_nlp().dictionary)
+            for p in (pair["a"], pair["b"])
+        )
         assert similarity.containment(a.minhash, a.shingles, b.minhash, b.shingles) < 0.5
 
 
@@ -133,7 +140,7 @@ def test_reprints_grouped_at_the_same_instant_by_several_workers_are_linked(sett
     prefix = f"{settings.key_prefix}-{uuid.uuid4().hex[:8]}:grp"
     pair = _pairs("same_story", reprint=True)[3]
     texts = [pair["a"], pair["b"], pair["a"], pair["b"]]
-    sigs = [signature(t["title"], t["text"]) for t in texts]
+    sigs = [signature(t["title"], t["text"], dictionary=load_nlp().dictionary) for t in texts]
     ctx = multiprocessing.get_context("fork")
     barrier, out = ctx.Barrier(len(sigs)), ctx.Queue()
     now = time.time()

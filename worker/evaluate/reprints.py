@@ -30,13 +30,15 @@ from pathlib import Path
 
 from config import Settings
 from worker import clean
-from worker.entities import extract, sentences
+from worker.entities import extract
 from worker.errors import BadArticle
 from worker.evaluate import counted
+from worker.nlp import load_nlp
 from worker.schema import RawArticle
 from worker.stories.group import group_signature
 from worker.stories.index import StoryIndex
 from worker.stories.signatures import shingles, signature
+from worker.text import sentences
 
 COPIES = 5
 HEADLINES = (
@@ -153,10 +155,12 @@ def evaluate(path: Path, settings: Settings, progress: bool = True) -> dict:
             rounds[k].append((f"p{n}-r{k}", n, c.title, c.text))
     for batch in rounds:
         stream.extend(batch)
+    nlp = load_nlp()
     sigs = []
     for _, _, title, text in counted(stream, progress):
-        found = extract(text).entities
-        sigs.append(signature(title, text, [(e.type, e.normal, e.salience) for e in found]))
+        found = extract(text, nlp).entities
+        entities = [(e.type, e.normal, e.salience) for e in found]
+        sigs.append(signature(title, text, entities, dictionary=nlp.dictionary))
     merged = _corpus_reprints(originals)
     family = {article_id: merged[fam] for article_id, fam, _, _ in stream}
     with bench_redis(settings, lambda m: None) as live:

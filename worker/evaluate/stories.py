@@ -31,6 +31,7 @@ from pathlib import Path
 from config import Settings
 from worker.entities import extract
 from worker.evaluate import counted
+from worker.nlp import load_nlp
 from worker.stories import similarity
 from worker.stories.group import group_signature
 from worker.stories.index import StoryIndex
@@ -123,13 +124,13 @@ def evaluate(path: Path, settings: Settings, progress: bool = True) -> dict:
         for side in ("a", "b"):
             articles.setdefault(pair[side]["url"], pair[side])
     ids = {u: f"a{i}" for i, u in enumerate(articles)}
+    nlp = load_nlp()
     sigs = {}
     for u in counted(list(articles), progress):
         a = articles[u]
-        found = extract(a["text"]).entities
-        sigs[u] = signature(
-            a.get("title"), a["text"], [(e.type, e.normal, e.salience) for e in found]
-        )
+        found = extract(a["text"], nlp).entities
+        entities = [(e.type, e.normal, e.salience) for e in found]
+        sigs[u] = signature(a.get("title"), a["text"], entities, dictionary=nlp.dictionary)
     gold = [p["label"] == "same_story" for p in pairs]
     reprints = [i for i, p in enumerate(pairs) if p["derived"]["sh4_containment"] >= REPRINT]
     with bench_redis(settings, lambda m: None) as live:

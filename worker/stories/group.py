@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from worker.nlp import Dictionary
 from worker.stories import similarity
 from worker.stories.index import (
     POSTED,
@@ -49,9 +50,10 @@ def group(
     entities: Sequence[tuple[str, str, float]] = (),
     source: str | None = None,
     now: float | None = None,
+    dictionary: Dictionary,
 ) -> Grouping:
     """Group one article (see the module's docstring); idempotent per article id."""
-    sig = signature(title, text, entities)
+    sig = signature(title, text, entities, dictionary=dictionary)
     return group_signature(index, article_id, sig, title=title, source=source, now=now)
 
 

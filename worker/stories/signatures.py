@@ -5,15 +5,14 @@
   estimates how many shingles two texts share, and ``BANDS`` bands of ``ROWS`` of its values
   are the LSH keys under which the index finds candidates.
 - **Stories** are compared by the lemmas of the headline and the text (pymorphy2's normal form of
-  each word, from the models the entities stage already loaded; function words dropped, digits
-  kept) and by the entities the entities stage found (type and normal form).
+  each word, from the dictionary the entities stage uses, passed in: ``worker.nlp``; function
+  words dropped, digits kept) and by the entities the entities stage found (type and normal form).
 
 Terms and entities are kept as 32-bit hashes (``crc32``): the index stores numbers, not words.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import struct
 import zlib
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from datasketch import MinHash
 
-from worker.models import get_models
+from worker.nlp import Dictionary
 
 NUM_PERM = 128
 BANDS = 20  # LSH: 20 bands of 2 values (the first 40): a pair sharing 40% of its shingles
@@ -86,24 +85,25 @@ def bands(values: np.ndarray) -> list[bytes]:
     return out
 
 
-@functools.lru_cache(maxsize=200_000)
-def lemma(word: str) -> str | None:
+def lemma(word: str, dictionary: Dictionary) -> str | None:
     """The dictionary form of a lowercased word (ё as е); None for a function word."""
     if word.isdigit():
         return word
-    parse = get_models().morph_vocab.parse(word)[0]
-    if parse.tag.POS in FUNCTION_WORDS:
+    forms = dictionary.forms(word)
+    if not forms:
+        return word.replace("ё", "е")
+    if forms[0].tag.POS in FUNCTION_WORDS:
         return None
-    return parse.normal_form.replace("ё", "е")
+    return forms[0].normal_form.replace("ё", "е")
 
 
-def lemmas(text: str) -> list[str]:
-    return [lem for lem in map(lemma, words(text)) if lem]
+def lemmas(text: str, dictionary: Dictionary) -> list[str]:
+    return [lem for lem in (lemma(w, dictionary) for w in words(text)) if lem]
 
 
-def term_counts(title: str | None, text: str) -> Counter[str]:
-    counts: Counter[str] = Counter(lemmas(text))
-    for lem in lemmas(title or ""):
+def term_counts(title: str | None, text: str, dictionary: Dictionary) -> Counter[str]:
+    counts: Counter[str] = Counter(lemmas(text, dictionary))
+    for lem in lemmas(title or "", dictionary):
         counts[lem] += TITLE_WEIGHT
     return counts
 
@@ -116,6 +116,8 @@ def signature(
     title: str | None,
     text: str,
     entities: Sequence[tuple[str, str, float]] = (),
+    *,
+    dictionary: Dictionary,
 ) -> Signature:
     """The signature of an article: its clean text (without the headline) for reprints; its
     headline, text and ``entities`` (``(type, normal form, salience)`` as the entities stage
@@ -123,7 +125,7 @@ def signature(
     grams = shingles(text)
     values = minhash(grams) if grams else np.zeros(NUM_PERM, dtype=np.uint32)
     terms: dict[int, int] = {}
-    for term, count in term_counts(title, text).items():
+    for term, count in term_counts(title, text, dictionary).items():
         h = term_hash(term)
         terms[h] = terms.get(h, 0) + count
     ents: dict[int, float] = {}
