@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from tests.conftest import SHARED
+from worker.delivery.ledger import connect
 from worker.nlp import load_nlp
-from worker.store import connect
 from worker.stories import similarity
 from worker.stories.group import group, group_signature
 from worker.stories.index import StoryIndex

@@ -74,7 +74,7 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+    return [sys.executable, "-m", "celery", "-A", "worker", *args]
 
 
 def worker_command(

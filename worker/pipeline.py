@@ -20,12 +20,12 @@ from pydantic import ValidationError
 from config import Settings
 from worker import clean
 from worker.boilerplate import SourceChrome, source_domain
+from worker.delivery.ledger import utcnow
 from worker.entities import extract
 from worker.errors import BadArticle
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record, StoryRef
-from worker.store import utcnow
 from worker.stories.group import group
 from worker.stories.index import StoryIndex
 from worker.summarize import summarize
@@ -71,7 +71,7 @@ def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
 
 def run_clean(
     article_id: str,
-    token: str,
+    submission: str,
     kind: Kind,
     raw: RawArticle,
     settings: Settings,
@@ -92,7 +92,7 @@ def run_clean(
             chrome.learn(domain, lines, cleaned.text.split("\n\n"))
     return Article(
         id=article_id,
-        token=token,
+        submission=submission,
         kind=kind,
         url=raw.url,
         source=raw.source,
@@ -150,7 +150,7 @@ def to_record(article: Article) -> Record:
     c, e = article.clean, article.entities
     return Record(
         id=article.id,
-        submission=article.token,
+        submission=article.submission,
         url=article.url,
         source=article.source,
         processed_at=utcnow(),

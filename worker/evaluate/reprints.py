@@ -124,7 +124,7 @@ def _corpus_reprints(originals: dict[int, str]) -> dict[int, int]:
 
 def evaluate(path: Path, settings: Settings, progress: bool = True) -> dict:
     from worker.bench import bench_redis
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     with Path(path).open(encoding="utf-8") as lines:
         pages = [json.loads(line) for line in lines if line.strip()]

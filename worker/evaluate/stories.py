@@ -116,7 +116,7 @@ def read_pairs(path: Path) -> list[dict]:
 
 def evaluate(path: Path, settings: Settings, progress: bool = True) -> dict:
     from worker.bench import bench_redis
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     pairs = read_pairs(path)
     articles: dict[str, dict] = {}

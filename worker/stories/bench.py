@@ -93,8 +93,8 @@ def _fill(index: StoryIndex, start: int, stop: int, now: float, rng: np.random.G
 
 
 def run(sizes: list[int], settings: Settings, say: Callable[[str], None]) -> dict:
+    from worker.delivery.ledger import connect
     from worker.embedded import start_redis
-    from worker.store import connect
 
     home = Path(tempfile.mkdtemp(prefix="nwbench-stories-"))
     private = settings.model_copy(update={"home": home, "redis_url": ""})
