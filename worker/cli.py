@@ -347,7 +347,7 @@ def story(story_id: str) -> None:
     One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
     when the redis sink has it).
     """
-    from worker.delivery.ledger import connect
+    from worker.delivery.ledger import Keys, connect
     from worker.stories import story_index
     from worker.stories.index import iso
 
@@ -360,7 +360,7 @@ def story(story_id: str) -> None:
         raise click.ClickException(f"no story {story_id} in the window")
     for article_id, joined in members:
         entry = index.entry(article_id)
-        raw = client.get(settings.key("article", article_id))
+        raw = client.get(Keys(settings).record(article_id))
         title = json.loads(raw).get("title") if raw else None
         _emit(
             {

@@ -158,6 +158,11 @@ class Keys:
         return self._key("chrome")
 
     @property
+    def grouping(self) -> str:
+        """The prefix of the grouping index's keys (``worker.stories.index`` names them)."""
+        return self._key("grp")
+
+    @property
     def sweeper_lock(self) -> str:
         return self._key("sweeper")
 

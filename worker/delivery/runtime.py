@@ -1,6 +1,6 @@
 """What a worker process works with: its settings and the resources built from them (the
-ledger, the sinks, the learned chrome, the grouping index), built once at process init — the one way they reach the
-tasks.
+ledger, the sinks, the learned chrome, the grouping index), built once at process init — the
+one way they reach the tasks.
 
 ``start`` runs in the worker's main process at ``worker_init`` (with the settings the Celery app
 was configured from: ``settings_of``); ``after_fork`` runs in each pool

@@ -16,4 +16,6 @@ from worker.stories.index import StoryIndex
 
 def story_index(settings: Settings, client: redis.Redis) -> StoryIndex:
     """The index of these settings: keys under ``{NEWSWORKER_KEY_PREFIX}:grp``, their window."""
-    return StoryIndex(client, settings.key("grp"), settings.story_window)
+    from worker.delivery.ledger import Keys
+
+    return StoryIndex(client, Keys(settings).grouping, settings.story_window)
