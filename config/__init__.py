@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     reject_non_russian: bool = Field(
         False, description="Dead-letter articles whose text is not Russian."
     )
+    stories: bool = Field(
+        True,
+        description="Group articles: mark reprints (duplicate_of) and stories (story) in a "
+        "Redis index shared by the workers.",
+    )
+    story_window: int = Field(
+        72 * 3600,
+        ge=60,
+        description="Seconds an article stays in the grouping index: a reprint or a story "
+        "joins articles at most this far apart.",
+    )
 
     # --- worker --------------------------------------------------------------------------
     concurrency: int = Field(0, ge=0, description="Worker processes; 0 = number of cores.")

@@ -64,7 +64,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         tasks: dict = {}
         for _ in range(40):
             tasks = _get(f"{api}/tasks", "admin:s3cret")  # type: ignore[assignment]
-            if sum(t["state"] == "SUCCESS" for t in tasks.values()) == 4:
+            if sum(t["state"] == "SUCCESS" for t in tasks.values()) == 5:
                 break
             time.sleep(0.5)
         names = sorted(t["name"] for t in tasks.values() if t["state"] == "SUCCESS")
@@ -73,6 +73,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
                 "newsworker.clean",
                 "newsworker.entities",
                 "newsworker.summarize",
+                "newsworker.group",
                 "newsworker.deliver",
             ]
         )

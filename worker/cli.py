@@ -260,7 +260,7 @@ def process(path: str) -> None:
 
 
 @main.command("eval")
-@click.argument("task", type=click.Choice(["clean", "ner", "summarize"]))
+@click.argument("task", type=click.Choice(["clean", "ner", "summarize", "stories", "reprints"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--input",
@@ -277,8 +277,21 @@ def process(path: str) -> None:
 )
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
 def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
-    """Measure a stage on an evaluation file; print one JSON object of metrics."""
-    get_settings()
+    """Measure a stage on an evaluation file; print one JSON object of metrics.
+
+    stories: labelled pairs (../shared/eval/dedup/*.jsonl) through the grouping step as a
+    stream, beside the tf-idf baseline. reprints: a synthetic reprint check built from pages
+    (../shared/eval/clean/daniel_ru_dev.jsonl). Both use the configured Redis (a namespace of
+    their own, removed afterwards), else a private embedded one.
+    """
+    settings = get_settings()
+    if task in ("stories", "reprints"):
+        if task == "stories":
+            from worker.evaluate.stories import evaluate as evaluate_stories
+        else:
+            from worker.evaluate.reprints import evaluate as evaluate_stories
+        _emit(evaluate_stories(file, settings))
+        return
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
@@ -312,7 +325,26 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Measure fetching instead: pages/s of one fetch worker from a local server, and the "
     "NLP workers' throughput with fetching beside them vs without.",
 )
-def bench(paths: tuple[str, ...], count: int, processes: int | None, fetch: bool) -> None:
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Instead: the grouping index at scale (insert+query ms per article, Redis bytes per "
+    "indexed article), on a private Redis.",
+)
+@click.option(
+    "--sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="--stories: index sizes (articles in the window) to measure at.",
+)
+def bench(
+    paths: tuple[str, ...],
+    count: int,
+    processes: int | None,
+    fetch: bool,
+    stories: bool,
+    sizes: str,
+) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
@@ -322,6 +354,11 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None, fetch: bool
     from worker.bench import run
 
     settings = _settings()
+    if stories:
+        from worker.stories.bench import run as run_index
+
+        _emit(run_index([int(s) for s in sizes.split(",") if s.strip()], settings, _say))
+        return
     shared = Path("../shared")
     if fetch:
         from worker.fetch.bench import run as run_fetch
@@ -385,6 +422,56 @@ def retry_dead(stage: str | None) -> None:
             enqueue_fetch(settings, json.loads(entry.payload)["url"])
     ledger.remove_dead([e.entry_id for e in entries])
     _emit({"retried": len(done.queued) + len(fetches)})
+
+
+@main.command()
+@click.option("--count", "-n", type=int, default=20, show_default=True)
+def stories(count: int) -> None:
+    """List the stories active in the window, the most recently joined first.
+
+    One JSON line each: id, size, first_source, first_title, first_id, first_seen, last_seen.
+    """
+    from worker.delivery.ledger import connect
+    from worker.stories import story_index
+
+    settings = _settings()
+    _require_redis(settings)
+    for story in story_index(settings, connect(settings)).recent(count):
+        _emit(story)
+
+
+@main.command()
+@click.argument("story_id")
+def story(story_id: str) -> None:
+    """List a story's articles in the order they joined it.
+
+    One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
+    when the redis sink has it).
+    """
+    from worker.delivery.ledger import Keys, connect
+    from worker.stories import story_index
+    from worker.stories.index import iso
+
+    settings = _settings()
+    _require_redis(settings)
+    client = connect(settings)
+    index = story_index(settings, client)
+    members = index.members(story_id)
+    if not members:
+        raise click.ClickException(f"no story {story_id} in the window")
+    for article_id, joined in members:
+        entry = index.entry(article_id)
+        raw = client.get(Keys(settings).record(article_id))
+        title = json.loads(raw).get("title") if raw else None
+        _emit(
+            {
+                "id": article_id,
+                "joined_at": iso(joined),
+                "duplicate_of": entry.duplicate_of if entry else None,
+                "source": entry.source if entry else None,
+                "title": title,
+            }
+        )
 
 
 @main.command()

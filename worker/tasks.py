@@ -108,11 +108,34 @@ def _summarize(_: Ref, doc: bytes | None) -> Article:
     return article
 
 
+@_stage("group")
+def group_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
+    refs, docs = runtime.current().ledger.take("group", refs_of(batch))
+    return _hand_over("group", self.each(refs, docs, _group))
+
+
+def _group(_: Ref, doc: bytes | None) -> Article:
+    """Reprint and story (``worker.stories``); handed over unchanged when grouping is off."""
+    article = _load("summarize", doc)
+    index = runtime.current().stories
+    if index is None:
+        return article
+    article = pipeline.run_group(article, index)
+    assert article.story is not None
+    log.info(
+        "grouped",
+        duplicate_of=article.duplicate_of,
+        story=article.story.id,
+        story_size=article.story.size,
+    )
+    return article
+
+
 @_stage("deliver")
 def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
-    articles = self.each(refs, docs, lambda _, doc: _load("summarize", doc))
+    articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     records = [pipeline.to_record(a) for a in articles]
     try:
         written = {sink.name: sum(sink.write(records)) for sink in rt.sinks}

@@ -29,6 +29,9 @@ KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` 
   - ``nw:articles``                  stream (``NEWSWORKER_STREAM``): fields ``id``, ``record``.
   written by the clean stage when it learns chrome (``NEWSWORKER_LEARN_CHROME``):
   - ``nw:chrome:{domain}``           hash: recurring line counts of a source (7-day TTL).
+  written by the group stage (``worker.stories.index`` documents each key):
+  - ``nw:grp:*``                     the grouping index (reprints, stories) of the window
+                                     ``NEWSWORKER_STORY_WINDOW``; its entries expire with it.
   written by the sweeper:
   - ``nw:sweeper``                   string: the lock that lets one worker sweep at a time.
 
@@ -153,6 +156,11 @@ class Keys:
     @property
     def chrome(self) -> str:
         return self._key("chrome")
+
+    @property
+    def grouping(self) -> str:
+        """The prefix of the grouping index's keys (``worker.stories.index`` names them)."""
+        return self._key("grp")
 
     @property
     def sweeper_lock(self) -> str:

@@ -1,6 +1,6 @@
 """What a worker process works with: its settings and the resources built from them (the
-ledger, the sinks, the learned chrome), built once at process init — the one way they reach the
-tasks.
+ledger, the sinks, the learned chrome, the grouping index), built once at process init — the
+one way they reach the tasks.
 
 ``start`` runs in the worker's main process at ``worker_init`` (with the settings the Celery app
 was configured from: ``settings_of``); ``after_fork`` runs in each pool
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from worker.boilerplate import SourceChrome
     from worker.sinks import Sink
+    from worker.stories.index import StoryIndex
 
 CONF_KEY = "newsworker_settings"
 """Where in a Celery app's configuration the newsworker settings it was built from are."""
@@ -53,6 +54,15 @@ class Runtime:
         from worker.boilerplate import SourceChrome
 
         return SourceChrome.in_redis(self.ledger.redis, self.ledger.keys.chrome)
+
+    @functools.cached_property
+    def stories(self) -> StoryIndex | None:
+        """The grouping index shared by all workers; None unless ``NEWSWORKER_STORIES``."""
+        if not self.settings.stories:
+            return None
+        from worker.stories import story_index
+
+        return story_index(self.settings, self.ledger.redis)
 
 
 _current: Runtime | None = None
