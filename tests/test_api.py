@@ -20,10 +20,11 @@ from conftest import BIN, namespace, settings_overrides
 
 from config import Settings
 from worker import pgstore, pipeline
-from worker.alerts.engine import fold, tokens, word_forms
+from worker.alerts.engine import tokens, word_forms
 from worker.api import queries
 from worker.boilerplate import source_domain
 from worker.sinks.postgres import PostgresSink
+from worker.text import fold
 
 UTC = dt.timezone.utc
 

@@ -9,7 +9,8 @@ A rule's ``match`` is a tree of conditions::
 - ``entity`` + ``type``: the article has that entity (normal form, as the entities stage gives
   it; case and ё/е do not matter) with at least ``min_salience``;
 - ``keyword``: a word or phrase in any inflected form («санкция» finds «санкциями»);
-- ``source``: the article's source (as the store names it: ``source``, else the URL's host);
+- ``source``: the article's source (as the store names it: ``source``, else the URL's host,
+  lower case, without ``www.``);
 - ``language``: the detected language code.
 
 Rules come from ``NEWSWORKER_ALERTS_FILE`` (JSON or YAML: a list of rules, or ``{"rules": [...]}``)
@@ -28,6 +29,7 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, field_validator
 
 from config import Settings
+from worker.boilerplate import source_domain
 
 _WORD = r".*\w.*"
 
@@ -53,8 +55,10 @@ class SourceCondition(_Condition):
 
     @field_validator("source")
     @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.strip().lower().removeprefix("www.")
+    def _named(cls, value: str) -> str:
+        if not source_domain(value):
+            raise ValueError("a source needs a name")
+        return value
 
 
 class LanguageCondition(_Condition):

@@ -112,6 +112,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def bad_value(request: Request, exc: Exception) -> JSONResponse:
         return _error(400, f"invalid value: {str(exc).splitlines()[0]}")
 
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("api_error", path=request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}")
+
     @app.exception_handler(psycopg.OperationalError)
     async def db_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database_unavailable", error=str(exc))
