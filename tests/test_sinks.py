@@ -76,6 +76,24 @@ def test_postgres_sink_keeps_every_submission_and_the_latest_is_current(settings
         ).fetchall()
     assert current == [("Новый.", "forced", 2)]
     assert versions == [("1", "Текст."), ("forced", "Новый.")]
+    # An older submission landing late is kept, and does not become current.
+    late = record(rid, submission="late", text="Поздний.")
+    late.processed_at = "2026-11-25T12:30:00+00:00"
+    assert sink.write([late]) == [True]
+    # Taking back the current submission makes the latest one left current again.
+    sink.discard([forced])
+    with pgstore.connect(settings) as conn:
+        current = conn.execute(
+            "SELECT text, submission, versions FROM articles WHERE id = %s", (rid,)
+        ).fetchall()
+    assert current == [("Поздний.", "late", 2)]
+    sink.discard([record(rid), late])
+    with pgstore.connect(settings) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE id = %s", (rid,)).fetchone() == (
+            0,
+        )
+        left = conn.execute("SELECT count(*) FROM article_versions WHERE article_id = %s", (rid,))
+        assert left.fetchone() == (0,)
     sink.close()
 
 
