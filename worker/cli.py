@@ -64,7 +64,8 @@ def main() -> None:
 @main.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes [cores].")
 def up(concurrency: int | None) -> None:
-    """Start Redis (embedded unless NEWSWORKER_REDIS_URL is set), a worker and Flower.
+    """Start Redis and PostgreSQL (each embedded unless NEWSWORKER_REDIS_URL /
+    NEWSWORKER_POSTGRES_DSN names one), a worker, Flower and the HTTP API.
 
     Runs in the foreground; Ctrl-C stops all of them cleanly.
     """
