@@ -104,7 +104,7 @@ def api_command() -> list[str]:
 
 
 def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+    return [sys.executable, "-m", "celery", "-A", "worker", *args]
 
 
 def worker_command(

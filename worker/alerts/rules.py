@@ -15,7 +15,7 @@ A rule's ``match`` is a tree of conditions::
 
 Rules come from ``NEWSWORKER_ALERTS_FILE`` (JSON or YAML: a list of rules, or ``{"rules": [...]}``)
 and from ``POST /alerts``, which keeps them in Redis (``nw:alerts:rules``; a version counter
-tells workers to reload).
+tells workers to reload; see the key map in ``worker.delivery.ledger``).
 """
 
 from __future__ import annotations
@@ -147,9 +147,12 @@ class RuleStore:
     """The rules created through the API, in a Redis hash (id -> rule JSON)."""
 
     def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        from worker.delivery.ledger import Keys
+
+        keys = Keys(settings)
         self.redis = client
-        self.key = settings.key("alerts", "rules")
-        self.version_key = settings.key("alerts", "rules-version")
+        self.key = keys.alert_rules
+        self.version_key = keys.alert_rules_version
 
     def all(self) -> list[Rule]:
         rules = sorted(self.redis.hgetall(self.key).items())

@@ -27,7 +27,7 @@ from worker import pgstore
 from worker.api.auth import api_token, require_token
 from worker.api.models import ErrorBody
 from worker.api.routers import alerts, articles, dead_letters, entities, sources
-from worker.store import Store
+from worker.delivery.ledger import Ledger
 
 log = structlog.get_logger("worker.api")
 
@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.pool.close()
-            app.state.store.redis.close()
+            app.state.ledger.redis.close()
 
     app = FastAPI(
         title="newsworker",
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.token = api_token(settings)
     app.state.pool = _pool(settings)
-    app.state.store = Store(settings)
+    app.state.ledger = Ledger(settings)
 
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(require_token)])
