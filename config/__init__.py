@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     # --- where things live -------------------------------------------------------------
     home: Path = Field(
         default_factory=_default_home,
-        description="Data directory of the embedded Redis (socket, append-only file).",
+        description="Data directory of the embedded Redis (socket, append-only file) and "
+        "PostgreSQL (pg/), and of the generated Flower password and API token.",
     )
     redis_url: str = Field(
         "",
