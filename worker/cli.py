@@ -71,7 +71,8 @@ def main() -> None:
 @main.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes [cores].")
 def up(concurrency: int | None) -> None:
-    """Start Redis (embedded unless NEWSWORKER_REDIS_URL is set), a worker and Flower.
+    """Start Redis and PostgreSQL (each embedded unless NEWSWORKER_REDIS_URL /
+    NEWSWORKER_POSTGRES_DSN names one), a worker, Flower and the HTTP API.
 
     Runs in the foreground; Ctrl-C stops all of them cleanly.
     """
@@ -337,6 +338,12 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     show_default=True,
     help="--stories: index sizes (articles in the window) to measure at.",
 )
+@click.option(
+    "--alert-rules",
+    type=int,
+    default=None,
+    help="Instead: the cost of checking each article against N generated alert rules.",
+)
 def bench(
     paths: tuple[str, ...],
     count: int,
@@ -344,6 +351,7 @@ def bench(
     fetch: bool,
     stories: bool,
     sizes: str,
+    alert_rules: int | None,
 ) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
@@ -368,6 +376,11 @@ def bench(
         _emit(run_fetch(pages, count, n, _say, settings))
         return
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
+    if alert_rules is not None:
+        from worker.alerts.bench import measure
+
+        _emit(measure(list(paths) or default, count, alert_rules, settings))
+        return
     result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
     _emit(result)
 
@@ -400,28 +413,12 @@ def retry_dead(stage: str | None) -> None:
     """Submit the dead letters again (with their original payloads) and remove them."""
     from worker import producer
     from worker.delivery.ledger import Ledger
-    from worker.ingest import Submission
 
     settings = _settings()
     _require_redis(settings)
     ledger = Ledger(settings)
     entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
-    ledger.forget([e.id for e in entries])
-    # A URL that failed to fetch is fetched again; a source (stage watch) is polled by watch.
-    fetches = [e for e in entries if e.stage == "fetch"]
-    items = [
-        Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}")  # type: ignore[arg-type]
-        for e in entries
-        if e.stage not in ("fetch", "watch")
-    ]
-    done = producer.submit(items, settings)
-    if fetches:
-        from worker.fetch.watch import enqueue_fetch
-
-        for entry in fetches:
-            enqueue_fetch(settings, json.loads(entry.payload)["url"])
-    ledger.remove_dead([e.entry_id for e in entries])
-    _emit({"retried": len(done.queued) + len(fetches)})
+    _emit({"retried": producer.retry_dead(ledger, entries, settings)})
 
 
 @main.command()
@@ -486,3 +483,22 @@ def schema() -> None:
 def config() -> None:
     """Print the settings in force (passwords masked)."""
     _emit(get_settings().masked())
+
+
+@main.command()
+def api() -> None:
+    """Run the HTTP API (address and port from NEWSWORKER_API_*; OpenAPI at /openapi.json).
+
+    Every endpoint but /openapi.json, /docs and /health wants the header
+    `Authorization: Bearer TOKEN`: NEWSWORKER_API_TOKEN, else the token kept in
+    NEWSWORKER_HOME/api-token (generated on first start).
+    """
+    from worker.api.server import serve
+
+    settings = _settings()
+    _require_redis(settings)
+    if not settings.effective_postgres_dsn:
+        raise click.ClickException(
+            "no PostgreSQL: set NEWSWORKER_POSTGRES_DSN, or start the stack with `newsworker up`"
+        )
+    serve(settings)

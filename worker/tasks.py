@@ -11,13 +11,17 @@ policy of :class:`worker.delivery.policy.StageTask`.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import structlog
+from celery import Task
 from celery.exceptions import Ignore
 from celery.signals import worker_init, worker_process_init
 
 from worker import pipeline
+from worker.alerts.dispatch import Call
+from worker.alerts.webhook import WebhookFailed
 from worker.celery_app import app
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
@@ -141,9 +145,39 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
         written = {sink.name: sum(sink.write(records)) for sink in rt.sinks}
     except SinkUnavailable as exc:
         raise self.retry_later(exc) from exc
+    # Standing queries: each match noted (and announced) once, before the articles land, so a
+    # task that dies here is run again and its webhook calls are not lost.
+    for call in rt.alerts.check(records):
+        alert_webhook_task.apply_async(
+            (call.rule_id, call.article_id, call.url, call.body),
+            queue=rt.settings.queue,
+            argsrepr=repr([call.rule_id, call.article_id]),
+        )
     rt.ledger.land([Ref(a.id, a.kind, a.submission) for a in articles])
     for article in articles:
         with structlog.contextvars.bound_contextvars(article_id=article.id):
             log.info("delivered")
     log.info("batch_delivered", delivered=len(articles), written=written)
     return {"delivered": len(articles), "skipped": len(batch) - len(articles)}
+
+
+@app.task(name="newsworker.alert_webhook", bind=True, max_retries=None)
+def alert_webhook_task(self: Task, rule_id: str, article_id: str, url: str, body: str) -> str:
+    """POST one alert match to its rule's webhook; retried with exponential backoff (1 s,
+    2 s, 4 s, … 5 min at most, with jitter), dead-lettered after NEWSWORKER_ALERT_RETRIES."""
+    rt = runtime.current()
+    call = Call(rule_id, article_id, url, body)
+    attempt = self.request.retries + 1
+    try:
+        outcome = rt.alerts.send(call, attempt)
+    except WebhookFailed as exc:
+        if self.request.retries >= rt.settings.alert_retries:
+            rt.alerts.dead(call, str(exc))
+            log.warning("alert_dead_lettered", rule=rule_id, article_id=article_id, reason=str(exc))
+            return "dead"
+        delay = min(2**self.request.retries, 300) * random.uniform(0.8, 1.0)
+        log.info("alert_webhook_retry", rule=rule_id, article_id=article_id, error=str(exc),
+                 attempt=attempt, countdown=round(delay, 1))  # fmt: skip
+        raise self.retry(countdown=delay, exc=exc) from exc
+    log.info("alert_webhook", rule=rule_id, article_id=article_id, outcome=outcome, attempt=attempt)
+    return outcome
