@@ -112,6 +112,20 @@ class Settings(BaseSettings):
 
     task_events: bool = Field(True, description="Send task events (what Flower shows).")
 
+    # --- operations ----------------------------------------------------------------------
+    consumer_claim_idle: float = Field(
+        60,
+        gt=0,
+        description="Seconds an entry a consumer was given may stay unacknowledged before "
+        "another consumer of its group claims it.",
+    )
+    dead_payload_bytes: int = Field(
+        1_000_000,
+        ge=0,
+        description="Bytes of the original payload a dead letter keeps (with its size and "
+        "sha256); a longer payload is cut.",
+    )
+
     # --- flower and logs -----------------------------------------------------------------
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")

@@ -140,7 +140,7 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
 
 @main.command()
 @click.option("--group", "-g", default="newsworker", show_default=True, help="Consumer group.")
-@click.option("--consumer", default=None, help="Consumer name [host-pid].")
+@click.option("--consumer", default=None, help="Consumer name [consume@HOST].")
 @click.option("--count", "-n", type=int, default=None, help="Stop after N records.")
 @click.option("--follow", "-f", is_flag=True, help="Keep waiting for new records.")
 def consume(group: str, consumer: str | None, count: int | None, follow: bool) -> None:
