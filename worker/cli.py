@@ -245,13 +245,24 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
 
 @main.command()
 @click.option("--count", "-n", type=int, default=20, show_default=True)
-def dead(count: int) -> None:
-    """List dead letters (oldest first), one JSON line each, payload shown as text."""
+@click.option("--full", is_flag=True, help="Whole stored payloads, also on a terminal.")
+def dead(count: int, full: bool) -> None:
+    """List dead letters (newest first), one JSON line each, payload shown as text.
+
+    A dead letter keeps at most NEWSWORKER_DEAD_PAYLOAD_BYTES of the payload, with its full
+    size and sha256. On a terminal each payload is cut to a line's width (--full: whole).
+    """
+    import shutil
+
     from worker.store import Store
 
     settings = _settings()
     _require_redis(settings)
-    for entry in Store(settings).dead_entries(count):
+    width = None if full or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    for entry in Store(settings).dead_entries(count, newest_first=True):
+        payload = entry.payload.decode("utf-8", "replace")
+        if width is not None and len(payload) > width:
+            payload = payload[: max(20, width)] + "…"
         _emit(
             {
                 "entry": entry.entry_id,
@@ -260,7 +271,10 @@ def dead(count: int) -> None:
                 "reason": entry.reason,
                 "failed_at": entry.failed_at,
                 "kind": entry.kind,
-                "payload": entry.payload.decode("utf-8", "replace"),
+                "payload": payload,
+                "payload_bytes": entry.payload_bytes,
+                "payload_sha256": entry.payload_sha256,
+                "payload_truncated": entry.truncated,
             }
         )
 
@@ -268,7 +282,10 @@ def dead(count: int) -> None:
 @main.command("retry-dead")
 @click.option("--stage", default=None, help="Only those that failed at this stage.")
 def retry_dead(stage: str | None) -> None:
-    """Submit the dead letters again (with their original payloads) and remove them."""
+    """Submit the dead letters again (with their original payloads) and remove them.
+
+    A dead letter whose payload was cut (over NEWSWORKER_DEAD_PAYLOAD_BYTES) stays.
+    """
     from worker import producer
     from worker.ingest import Submission
     from worker.store import Store
@@ -277,6 +294,10 @@ def retry_dead(stage: str | None) -> None:
     _require_redis(settings)
     store = Store(settings)
     entries = [e for e in store.dead_entries() if stage is None or e.stage == stage]
+    cut = [e for e in entries if e.truncated]
+    if cut:
+        _say(f"{len(cut)} dead letter(s) kept only part of their payload: not retried")
+    entries = [e for e in entries if not e.truncated]
     store.forget([e.id for e in entries])
     items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
     done = producer.submit(items, settings)

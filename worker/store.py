@@ -8,7 +8,9 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``):
 - ``nw:doc:{id}:{token}:{stage}``  the article as a stage left it (JSON), for the next stage:
   messages carry only the articles' ids; removed when it lands.
 - ``nw:state:{id}``    where the article landed: ``processed:{token}`` or ``dead:{token}``.
-- ``nw:dead``          stream of dead letters (id, stage, reason, payload, kind, token, failed_at).
+- ``nw:dead``          stream of dead letters (id, stage, reason, kind, token, failed_at, payload:
+  the original bytes, cut to ``NEWSWORKER_DEAD_PAYLOAD_BYTES``, payload_bytes: its full size,
+  payload_sha256: the full payload's sha256).
 - ``nw:inflight``      sorted set of articles submitted and not landed (member
   ``{kind}:{token}:{id}``), scored by when a task of theirs last started: what
   ``worker.sweeper`` re-enqueues when their messages were lost.
@@ -21,6 +23,7 @@ the same id is a duplicate), a fresh random value for ``--force``. Landing is id
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,14 +41,15 @@ STAGES = ("clean", "entities", "summarize")
 """The stages whose output waits in Redis for the next one."""
 
 # KEYS: state, payload, dead stream, inflight, then the stages' documents.
-# ARGV: token, id, stage, reason, kind, failed_at, maxlen, inflight member.
+# ARGV: token, id, stage, reason, kind, failed_at, maxlen, inflight member, payload (at most
+# NEWSWORKER_DEAD_PAYLOAD_BYTES of it), its full size, its sha256.
 # Writes one dead letter per (id, token), never for an article already processed by it.
 _DEAD = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
-local payload = redis.call('GET', KEYS[2]) or ''
 local fields = {'id', ARGV[2], 'stage', ARGV[3], 'reason', ARGV[4], 'kind', ARGV[5],
-                'token', ARGV[1], 'failed_at', ARGV[6], 'payload', payload}
+                'token', ARGV[1], 'failed_at', ARGV[6], 'payload', ARGV[9],
+                'payload_bytes', ARGV[10], 'payload_sha256', ARGV[11]}
 if tonumber(ARGV[7]) > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
 else
@@ -99,6 +103,13 @@ class DeadEntry:
     token: str
     failed_at: str
     payload: bytes
+    payload_bytes: int
+    payload_sha256: str
+
+    @property
+    def truncated(self) -> bool:
+        """Whether ``payload`` is only the start of what was submitted."""
+        return len(self.payload) < self.payload_bytes
 
 
 class Store:
@@ -204,7 +215,11 @@ class Store:
         ]
         member = inflight_member(article_id, kind, token)
         maxlen = self.settings.stream_maxlen
+        payload = self.redis.get(keys[1]) or b""
+        kept = payload[: self.settings.dead_payload_bytes]
+        digest = hashlib.sha256(payload).hexdigest()
         args = [token, article_id, stage, reason[:2000], kind, utcnow(), maxlen, member]
+        args += [kept, len(payload), digest]
         return bool(self._dead(keys=keys, args=args))
 
     def task_started(self, delivery: str, refs: list[Ref]) -> int:
@@ -248,17 +263,26 @@ class Store:
         self.redis.delete(self.settings.key("deliveries", delivery))
 
     # -- dead letters -------------------------------------------------------------------
-    def dead_entries(self, count: int | None = None) -> Iterator[DeadEntry]:
-        last = "-"
+    def dead_entries(
+        self, count: int | None = None, *, newest_first: bool = False
+    ) -> Iterator[DeadEntry]:
+        last = "+" if newest_first else "-"
         while True:
-            batch = self.redis.xrange(self.dead_stream, min=last, max="+", count=500)
+            if newest_first:
+                batch = self.redis.xrevrange(self.dead_stream, max=last, min="-", count=500)
+            else:
+                batch = self.redis.xrange(self.dead_stream, min=last, max="+", count=500)
             if not batch:
                 return
             for entry_id, fields in batch:
                 f = {k.decode(): v for k, v in fields.items()}
+                payload = f.get("payload", b"")
                 yield DeadEntry(
                     entry_id=entry_id.decode(),
-                    payload=f.get("payload", b""),
+                    payload=payload,
+                    payload_bytes=int(f.get("payload_bytes", len(payload))),
+                    payload_sha256=f.get("payload_sha256", b"").decode()
+                    or hashlib.sha256(payload).hexdigest(),
                     **{
                         k: f.get(k, b"").decode()
                         for k in ("id", "stage", "reason", "kind", "token", "failed_at")
