@@ -22,6 +22,7 @@ from pathlib import Path
 import redis
 
 from config import Settings
+from worker.logs import json_logs
 
 
 def redis_server_binary() -> str:
@@ -74,7 +75,8 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+    """Celery's command line, with newsworker's logging set up first (worker.ops.celery)."""
+    return [sys.executable, "-m", "worker.ops.celery", "-A", "worker.celery_app", *args]
 
 
 def worker_command(
@@ -82,10 +84,11 @@ def worker_command(
 ) -> list[str]:
     n = concurrency or settings.concurrency or os.cpu_count() or 1
     events = ["-E"] if settings.task_events else []
+    quiet = ["--quiet"] if json_logs(settings) else []  # Celery's banner is not JSON
     # No gossip or mingle: nothing here uses what workers tell each other (revoked ids, clock,
     # elections), and they cost a second at startup and traffic on every worker's broker.
     return celery_command(
-        "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
+        *quiet, "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
     )  # fmt: skip
 
@@ -155,9 +158,11 @@ def flower_credentials(settings: Settings) -> str:
 def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     """Flower's command line and environment (credentials go by environment, not argv)."""
     env = {"FLOWER_BASIC_AUTH": flower_credentials(settings)}
+    # --logging=none: tornado leaves the logging to worker.logs (JSON in JSON mode).
     cmd = celery_command(
-        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}"
-    )
+        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}",
+        "--logging=none",
+    )  # fmt: skip
     return cmd, env
 
 
