@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 
 def _default_home() -> Path:
@@ -21,8 +28,38 @@ def _default_home() -> Path:
     return Path(base) / "newsworker"
 
 
+def env_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """The .env file read under the environment: NEWSWORKER_ENV_FILE, else ./.env."""
+    return Path(environ.get("NEWSWORKER_ENV_FILE") or ".env")
+
+
+def secrets_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The directory of one file per secret setting (Docker secrets): NEWSWORKER_SECRETS_DIR,
+    else /run/secrets."""
+    return Path(environ.get("NEWSWORKER_SECRETS_DIR") or "/run/secrets")
+
+
 class Settings(BaseSettings):
+    """Read, by priority: arguments, the environment, the .env file (see :func:`env_file`),
+    files in the secrets directory named like the variable (see :func:`secrets_dir`)."""
+
     model_config = SettingsConfigDict(env_prefix="NEWSWORKER_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings]
+        if env_file().is_file():
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=env_file()))
+        if secrets_dir().is_dir():
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir()))
+        return tuple(sources)
 
     # --- where things live -------------------------------------------------------------
     home: Path = Field(

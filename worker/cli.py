@@ -57,8 +57,15 @@ def _require_redis(settings: Settings) -> None:
 def main() -> None:
     """Clean, extract entities from, summarise and deliver Russian news articles.
 
-    Settings come from NEWSWORKER_* environment variables (see `newsworker config`).
+    Settings come from NEWSWORKER_* environment variables, a .env file and a secrets
+    directory (see `newsworker config`); an unknown NEWSWORKER_* name stops every command.
     """
+    from config.check import ConfigError, check
+
+    try:
+        check()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
 
 
 @main.command()
