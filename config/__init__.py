@@ -156,6 +156,12 @@ class Settings(BaseSettings):
         description="Seconds an entry a consumer was given may stay unacknowledged before "
         "another consumer of its group claims it.",
     )
+    metrics_address: str = Field(
+        "127.0.0.1", description="Address each worker serves /metrics and /healthz on."
+    )
+    metrics_port: int = Field(
+        9808, ge=0, le=65535, description="Port of /metrics and /healthz; 0: any free port."
+    )
     dead_payload_bytes: int = Field(
         1_000_000,
         ge=0,

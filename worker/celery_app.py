@@ -34,7 +34,11 @@ def _connparams_or_closed(self: RedisChannel, asynchronous: bool = False) -> dic
 _connparams = RedisChannel._connparams
 RedisChannel._connparams = _connparams_or_closed  # type: ignore[method-assign]
 
-app = Celery("newsworker", broker=settings.effective_broker_url, include=["worker.tasks"])
+app = Celery(
+    "newsworker",
+    broker=settings.effective_broker_url,
+    include=["worker.tasks", "worker.ops.signals"],
+)
 app.conf.update(
     # JSON only: a pickled message is refused at the worker.
     task_serializer="json",

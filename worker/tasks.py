@@ -34,9 +34,10 @@ from celery.signals import task_postrun, task_prerun
 
 from config import Settings, get_settings
 from worker import pipeline
-from worker.boilerplate import SourceChrome
+from worker.boilerplate import SourceChrome, source_domain
 from worker.celery_app import app
 from worker.errors import BadArticle, SinkUnavailable
+from worker.ops import metrics
 from worker.schema import Article
 from worker.sinks import Sink, build_sinks
 from worker.store import Ref, Store
@@ -118,19 +119,24 @@ class StageTask(Task):
         dead-lettered, the others go on."""
         out = []
         for ref, item in zip(refs, items, strict=True):
-            with _article(ref[0]):
+            with _article(ref[0]), metrics.Timer() as took:
                 try:
                     out.append(step(ref, item))
                 except (SoftTimeLimitExceeded, redis.RedisError):
                     raise  # the batch's failure, not the article's
                 except Exception as exc:
                     self.dead_letter(ref, _reason(exc))
+                    continue
+            if self.stage != "deliver":  # deliver's work is the batch's sink writes
+                metrics.stage_ok(self.stage, took.seconds)
         return out
 
     def dead_letter(self, ref: Ref, reason: str) -> None:
         article_id, kind, token = ref
         store = _store()
         written = store.dead_letter(article_id, token, stage=self.stage, reason=reason, kind=kind)
+        if written:
+            metrics.dead_lettered(self.stage, reason)
         with _article(article_id):
             log.warning("dead_lettered", stage=self.stage, reason=reason, written=written)
 
@@ -218,8 +224,14 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     settings = get_settings()
-    raw = pipeline.decode(payload, kind, settings)  # type: ignore[arg-type]
-    article = pipeline.run_clean(article_id, token, kind, raw, settings, _chrome())  # type: ignore[arg-type]
+    raw = None
+    try:
+        raw = pipeline.decode(payload, kind, settings)  # type: ignore[arg-type]
+        article = pipeline.run_clean(article_id, token, kind, raw, settings, _chrome())  # type: ignore[arg-type]
+    except BadArticle as exc:
+        metrics.source_cleaned(raw and source_domain(raw.source, raw.url), str(exc))
+        raise
+    metrics.source_cleaned(source_domain(article.source, article.url))
     assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
     return article
@@ -260,8 +272,20 @@ def _summarize(_: Ref, doc: bytes | None) -> Article:
 def deliver(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     articles = self.each(*_take("summarize", batch), lambda _, doc: _load("summarize", doc))
     records = [pipeline.to_record(a) for a in articles]
-    written = {sink.name: sum(sink.write(records)) for sink in _sinks()}
-    _store().mark_processed([(a.id, a.kind, a.token) for a in articles])
+    store = _store()
+    with metrics.Timer() as took:
+        written = {}
+        for sink in _sinks():
+            try:
+                written[sink.name] = sum(sink.write(records))
+            except SinkUnavailable:
+                metrics.sink_failed(sink.name)
+                raise
+    keys = [store.payload_key(a.id, a.token) for a in articles]
+    ages = metrics.submitted_ages(store.redis, keys, get_settings().payload_ttl)
+    landed = store.mark_processed([(a.id, a.kind, a.token) for a in articles])
+    seconds_each = took.seconds / max(1, len(articles))
+    metrics.delivered(seconds_each, [age for age, new in zip(ages, landed) if new])
     for article in articles:
         with _article(article.id):
             log.info("delivered")
