@@ -18,7 +18,7 @@ def _compose() -> dict:
 
 def test_compose_file_is_valid_and_complete():
     services = _compose()["services"]
-    assert set(services) == {"redis", "worker", "flower"}
+    assert {"redis", "worker", "flower", "prometheus", "grafana"} <= set(services)
     for name, service in services.items():
         assert "healthcheck" in service, name
     redis_cmd = services["redis"]["command"]
@@ -29,6 +29,23 @@ def test_compose_file_is_valid_and_complete():
         assert env["NEWSWORKER_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
         assert services[name]["build"] == "."
     assert "NEWSWORKER_FLOWER_BASIC_AUTH" in services["flower"]["environment"]
+    assert redis_cmd[redis_cmd.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_compose_provisions_prometheus_and_grafana():
+    services = _compose()["services"]
+    for name in ("prometheus", "grafana", "flower"):
+        for port in services[name].get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)  # loopback only
+    volumes = [v for name in ("prometheus", "grafana") for v in services[name]["volumes"]]
+    mounts = {str(v).split(":")[0] for v in volumes}
+    for mount in mounts:
+        if mount.startswith("./"):
+            assert (ROOT / mount).exists(), mount
+    assert "./deploy/prometheus" in mounts and "./deploy/grafana/dashboards" in mounts
+    assert "/healthz" in " ".join(services["worker"]["healthcheck"]["test"])
+    assert services["worker"]["environment"]["NEWSWORKER_METRICS_ADDRESS"] == "0.0.0.0"
+    assert "ports" not in services["worker"]  # /metrics is reached inside the network only
 
 
 def test_image_installs_with_the_readme_install_script():
