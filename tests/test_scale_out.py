@@ -118,7 +118,7 @@ def test_host_b_cut_off_mid_batch_every_article_lands_once(tmp_path, dev_pages):
                 assert on_b.proc.poll() is None, on_b.tail()
                 time.sleep(0.05)
             b_log = on_b.log.read_text(errors="replace")
-            assert f"Connected to redis://{hosts.addr_a}:6379/0" in b_log  # over the veth
+            assert f"@{hosts.addr_a}:6379/0" in b_log  # connected over the veth
             assert '"event": "delivered"' in b_log  # B did the work so far
             hosts.cut_b()  # mid-batch: B holds messages and runs tasks
             cut_at = landed(settings, ids)
