@@ -87,7 +87,28 @@ class Settings(BaseSettings):
     stream: str = Field("articles", description="Stream (after the prefix) announcing records.")
     dead_stream: str = Field("dead", description="Stream (after the prefix) of dead letters.")
     stream_maxlen: int = Field(
-        0, description="Approximate cap on the stream's length; 0 keeps everything."
+        0,
+        ge=0,
+        description="At most this many entries on the records stream (0: no length bound); "
+        "never trimmed past an entry a consumer group still needs.",
+    )
+    stream_max_age: float = Field(
+        86400,
+        ge=0,
+        description="Seconds an entry stays on the records stream (0: no age bound); never "
+        "trimmed past an entry a consumer group still needs.",
+    )
+    dead_max_age: float = Field(
+        30 * 86400, ge=0, description="Seconds a dead letter is kept (0: until retried)."
+    )
+    record_ttl: int = Field(
+        86400,
+        ge=0,
+        description="Seconds the Redis record and the state of an article are kept once it "
+        "landed in every sink (0: forever).",
+    )
+    retention_interval: float = Field(
+        60, ge=0, description="Seconds between stream trims (0: never trim)."
     )
     jsonl_path: Path = Field(Path("articles.jsonl"), description="File of the jsonl sink.")
     postgres_dsn: str = Field(

@@ -90,12 +90,17 @@ def check_values(settings: Settings) -> None:
     for name in positive:
         if getattr(settings, name) < (0 if name == "flower_port" else 1):
             raise ConfigError(f"NEWSWORKER_{name.upper()} must be positive")
-    for name in ("stream_maxlen", "max_retries"):
+    for name in ("max_retries",):
         if getattr(settings, name) < 0:
             raise ConfigError(f"NEWSWORKER_{name.upper()} must not be negative")
     for name in ("flower_port",):
         if getattr(settings, name) > 65535:
             raise ConfigError(f"NEWSWORKER_{name.upper()} must be a port (0-65535)")
+    if 0 < settings.record_ttl <= settings.visibility_timeout:
+        raise ConfigError(
+            "NEWSWORKER_RECORD_TTL must exceed NEWSWORKER_VISIBILITY_TIMEOUT (or be 0): a "
+            "message redelivered after the state expired would process the article again"
+        )
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(
             f"NEWSWORKER_LOG_LEVEL={settings.log_level!r}: one of DEBUG, INFO, WARNING, ERROR"

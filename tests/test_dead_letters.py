@@ -75,7 +75,8 @@ def test_a_batch_over_its_time_limit_is_split_and_only_the_slow_article_dies(tmp
     """Eight articles in one batch, one of them so long that the entities stage runs over the
     time limit: the batch is split, the seven short ones are processed, the long one alone is
     dead-lettered with the time limit as its reason."""
-    env = namespace(task_time_limit=1.5, batch_size=8, max_text_chars=2_000_000)
+    env = namespace(task_time_limit=1.5, batch_size=8, max_text_chars=2_000_000,
+                    dead_payload_bytes=3_000_000)  # fmt: skip
     settings = Settings(**settings_overrides(env))
     short = "Владимир Путин провёл в Сочи переговоры с президентом Турции. Встреча длилась час."
     names = "Путин, Эрдоган, Меркель, Макрон, Москва, Анкара, Берлин, Париж, «Газпром», ООН. "

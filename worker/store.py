@@ -7,7 +7,8 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``):
   an earlier one is still in flight: neither takes the other's payload away).
 - ``nw:doc:{id}:{token}:{stage}``  the article as a stage left it (JSON), for the next stage:
   messages carry only the articles' ids; removed when it lands.
-- ``nw:state:{id}``    where the article landed: ``processed:{token}`` or ``dead:{token}``.
+- ``nw:state:{id}``    where the article landed: ``processed:{token}`` or ``dead:{token}``;
+  expires ``NEWSWORKER_RECORD_TTL`` after landing (worker.ops.retention).
 - ``nw:dead``          stream of dead letters (id, stage, reason, kind, token, failed_at, payload:
   the original bytes, cut to ``NEWSWORKER_DEAD_PAYLOAD_BYTES``, payload_bytes: its full size,
   payload_sha256: the full payload's sha256).
@@ -41,7 +42,7 @@ STAGES = ("clean", "entities", "summarize")
 """The stages whose output waits in Redis for the next one."""
 
 # KEYS: state, payload, dead stream, inflight, then the stages' documents.
-# ARGV: token, id, stage, reason, kind, failed_at, maxlen, inflight member, payload (at most
+# ARGV: token, id, stage, reason, kind, failed_at, state ttl, inflight member, payload (at most
 # NEWSWORKER_DEAD_PAYLOAD_BYTES of it), its full size, its sha256.
 # Writes one dead letter per (id, token), never for an article already processed by it.
 _DEAD = """
@@ -50,22 +51,27 @@ if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0
 local fields = {'id', ARGV[2], 'stage', ARGV[3], 'reason', ARGV[4], 'kind', ARGV[5],
                 'token', ARGV[1], 'failed_at', ARGV[6], 'payload', ARGV[9],
                 'payload_bytes', ARGV[10], 'payload_sha256', ARGV[11]}
+redis.call('XADD', KEYS[3], '*', unpack(fields))
 if tonumber(ARGV[7]) > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
+  redis.call('SET', KEYS[1], 'dead:' .. ARGV[1], 'EX', ARGV[7])
 else
-  redis.call('XADD', KEYS[3], '*', unpack(fields))
+  redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
 end
-redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[8])
 redis.call('DEL', KEYS[2], unpack(KEYS, 5))
 return 1
 """
 
-# KEYS: state, payload, inflight, then the stages' documents. ARGV: token, inflight member.
+# KEYS: state, payload, inflight, then the stages' documents.
+# ARGV: token, inflight member, state ttl (NEWSWORKER_RECORD_TTL; 0: none).
 _PROCESSED = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], 'processed:' .. ARGV[1], 'EX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
+end
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('DEL', KEYS[2], unpack(KEYS, 4))
 return 1
@@ -200,7 +206,8 @@ class Store:
                     *self.doc_keys(article_id, token),
                 ]
                 member = inflight_member(article_id, kind, token)
-                self._processed(keys=keys, args=[token, member], client=pipe)
+                args = [token, member, self.settings.record_ttl]
+                self._processed(keys=keys, args=args, client=pipe)
             return [bool(n) for n in pipe.execute()]
 
     def dead_letter(
@@ -214,11 +221,11 @@ class Store:
             *self.doc_keys(article_id, token),
         ]
         member = inflight_member(article_id, kind, token)
-        maxlen = self.settings.stream_maxlen
+        ttl = self.settings.record_ttl
         payload = self.redis.get(keys[1]) or b""
         kept = payload[: self.settings.dead_payload_bytes]
         digest = hashlib.sha256(payload).hexdigest()
-        args = [token, article_id, stage, reason[:2000], kind, utcnow(), maxlen, member]
+        args = [token, article_id, stage, reason[:2000], kind, utcnow(), ttl, member]
         args += [kept, len(payload), digest]
         return bool(self._dead(keys=keys, args=args))
 
