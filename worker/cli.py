@@ -234,19 +234,43 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Articles to measure on (the inputs repeated with new ids).",
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
-def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+@click.option(
+    "--soak",
+    "soak_minutes",
+    type=float,
+    default=None,
+    metavar="MINUTES",
+    help="Instead: a steady load for MINUTES with retention on, on a private Redis; prints "
+    "the slopes of Redis's and the worker's memory and what a slow consumer group lost.",
+)
+@click.option(
+    "--rate", type=float, default=2.0, show_default=True, help="--soak: articles per second."
+)
+def bench(
+    paths: tuple[str, ...],
+    count: int,
+    processes: int | None,
+    soak_minutes: float | None,
+    rate: float,
+) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
     private embedded one; workers run in a namespace of their own, removed afterwards.
     """
-    from worker.bench import run
-
     settings = _settings()
     shared = Path("../shared")
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
-    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    workers = processes or os.cpu_count() or 1
+    if soak_minutes is not None:
+        from worker.ops import soak
+
+        _emit(soak.run(list(paths) or default, soak_minutes, rate, workers, _say, settings))
+        return
+    from worker.bench import run
+
+    result = run(list(paths) or default, count, workers, _say, settings)
     _emit(result)
 
 
