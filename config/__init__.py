@@ -247,9 +247,6 @@ class Settings(BaseSettings):
     def sink_names(self) -> list[str]:
         return [s.strip() for s in self.sinks.split(",") if s.strip()]
 
-    def key(self, *parts: str) -> str:
-        return ":".join((self.key_prefix, *parts))
-
     def masked(self) -> dict[str, object]:
         """Settings as a dict with passwords in URLs replaced by ***."""
         out: dict[str, object] = {}

@@ -94,7 +94,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     import psycopg
 
     from config import get_settings
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     settings = get_settings()
     runs: list[str] = _state.get("runs", [])  # type: ignore[assignment]
@@ -126,10 +126,10 @@ def settings():
 
 
 @pytest.fixture(scope="session")
-def store(settings):
-    from worker.store import Store
+def ledger(settings):
+    from worker.delivery.ledger import Ledger
 
-    return Store(settings)
+    return Ledger(settings)
 
 
 def newsworker(

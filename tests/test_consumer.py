@@ -15,7 +15,7 @@ import redis
 from conftest import BIN, json_lines, namespace, newsworker, settings_overrides
 
 from config import Settings
-from worker.store import connect
+from worker.delivery.ledger import Keys, connect
 
 N = 12
 
@@ -27,13 +27,13 @@ def _fill(settings: Settings) -> list[str]:
     for i in range(N):
         ids.append(f"consumed-{i}")
         record = json.dumps({"id": ids[-1], "submission": "1", "text": "слово " * 6000})
-        client.xadd(settings.key(settings.stream), {"id": ids[-1], "record": record})
+        client.xadd(Keys(settings).stream, {"id": ids[-1], "record": record})
     return ids
 
 
 def _pending(settings: Settings, group: str) -> int:
     try:
-        return connect(settings).xpending(settings.key(settings.stream), group)["pending"]
+        return connect(settings).xpending(Keys(settings).stream, group)["pending"]
     except redis.ResponseError:  # no such group yet
         return 0
 

@@ -14,6 +14,7 @@ from conftest import Worker, namespace, newsworker, settings_overrides
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import Settings
+from worker.delivery.ledger import Keys, connect
 from worker.ops import health
 from worker.ops.metrics import reason_code
 
@@ -65,8 +66,8 @@ def scraped(tmp_path_factory, dev_pages):
         out = newsworker("submit", str(path), str(tmp / "broken.json"), "--wait", env=env)
         assert json.loads(out.stdout)["processed"] == 12, out.stdout + worker.tail()
         # A consumer group that read 5 and acknowledged 3 of them; another that read nothing.
-        client = __import__("worker.store", fromlist=["connect"]).connect(settings)
-        stream = settings.key(settings.stream)
+        client = connect(settings)
+        stream = Keys(settings).stream
         client.xgroup_create(stream, "slow", id="0")
         client.xgroup_create(stream, "reader", id="0")
         got = client.xreadgroup("reader", "r1", {stream: ">"}, count=5)[0][1]

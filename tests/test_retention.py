@@ -10,16 +10,16 @@ import pytest
 from conftest import SAMPLE, Worker, json_lines, namespace, newsworker, settings_overrides
 
 from config import Settings
+from worker.delivery.ledger import Keys, connect
 from worker.ingest import derive_id
 from worker.ops import retention
-from worker.store import connect
 
 
 @pytest.fixture
 def stream(settings):
     """100 entries two hours old (explicit ids), on a stream of this test's own."""
     client = connect(settings)
-    key = settings.key("retention-test", str(time.monotonic_ns()))
+    key = f"{settings.key_prefix}:retention-test:{time.monotonic_ns()}"
     start = int((time.time() - 7200) * 1000)
     ids = [f"{start + i}-0" for i in range(100)]
     for entry_id in ids:
@@ -77,15 +77,16 @@ def test_worker_expires_records_and_trims_once_groups_have_read(tmp_path):
                     retention_interval=1, stream_max_age=1)  # fmt: skip
     settings = Settings(**settings_overrides(env))
     client = connect(settings)
-    stream = settings.key(settings.stream)
+    stream = Keys(settings).stream
     client.xgroup_create(stream, "reader", id="0", mkstream=True)
     worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
     try:
         out = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)
         assert json.loads(out.stdout)["processed"] == 1, out.stderr + worker.tail()
         aid = derive_id(SAMPLE.read_bytes(), "text")
-        for key in ("article", "delivered", "state"):
-            assert 0 < client.ttl(settings.key(key, aid)) <= 300, key
+        keys = Keys(settings)
+        for key in (keys.record(aid), keys.delivered(aid), keys.state(aid)):
+            assert 0 < client.ttl(key) <= 300, key
         time.sleep(4)  # several trims: the entry is older than 1 s, but "reader" has not read it
         assert client.xlen(stream) == 1
         [record] = json_lines(newsworker("consume", "--group", "reader", env=env).stdout)

@@ -9,6 +9,7 @@ import uuid
 import psycopg
 import pytest
 
+from worker.delivery.ledger import Keys
 from worker.schema import Record, Summary
 from worker.sinks import build_sinks
 from worker.sinks.jsonl import JsonlSink
@@ -32,13 +33,13 @@ def record(article_id: str, submission: str = "1", text: str = "Текст.") ->
 def test_redis_sink_announces_once_per_submission(settings):
     sink = RedisSink(settings)
     rid = f"r-{uuid.uuid4().hex}"
-    stream = settings.key(settings.stream)
+    stream = Keys(settings).stream
     before = sink.redis.xlen(stream)
     assert sink.write([record(rid)]) == [True]
     assert sink.write([record(rid)]) == [False]
     assert sink.redis.xlen(stream) == before + 1
     assert sink.write([record(rid, submission="forced", text="Новый.")]) == [True]
-    assert json.loads(sink.redis.get(settings.key("article", rid)))["text"] == "Новый."
+    assert json.loads(sink.redis.get(Keys(settings).record(rid)))["text"] == "Новый."
 
 
 def test_jsonl_sink_writes_whole_lines_once(settings, tmp_path):

@@ -9,11 +9,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from config import Settings, get_settings
+if TYPE_CHECKING:  # every import but click's is made where a command needs it: --help is fast
+    from config import Settings
+
+
+def get_settings() -> Settings:
+    from config import get_settings as settings_in_force
+
+    return settings_in_force()
 
 
 def _settings() -> Settings:
@@ -36,7 +43,7 @@ def _require_redis(settings: Settings) -> None:
     """Fail with a clear message when the Redis that holds the state does not answer."""
     import redis
 
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     try:
         connect(settings).ping()
@@ -285,12 +292,12 @@ def dead(count: int, full: bool) -> None:
     """
     import shutil
 
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
     width = None if full or not sys.stdout.isatty() else shutil.get_terminal_size().columns
-    for entry in Store(settings).dead_entries(count, newest_first=True):
+    for entry in Ledger(settings).dead_entries(count, newest_first=True):
         payload = entry.payload.decode("utf-8", "replace")
         if width is not None and len(payload) > width:
             payload = payload[: max(20, width)] + "…"
@@ -318,21 +325,21 @@ def retry_dead(stage: str | None) -> None:
     A dead letter whose payload was cut (over NEWSWORKER_DEAD_PAYLOAD_BYTES) stays.
     """
     from worker import producer
+    from worker.delivery.ledger import Ledger
     from worker.ingest import Submission
-    from worker.store import Store
 
     settings = _settings()
     _require_redis(settings)
-    store = Store(settings)
-    entries = [e for e in store.dead_entries() if stage is None or e.stage == stage]
+    ledger = Ledger(settings)
+    entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
     cut = [e for e in entries if e.truncated]
     if cut:
         _say(f"{len(cut)} dead letter(s) kept only part of their payload: not retried")
     entries = [e for e in entries if not e.truncated]
-    store.forget([e.id for e in entries])
+    ledger.forget([e.id for e in entries])
     items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
     done = producer.submit(items, settings)
-    store.remove_dead([e.entry_id for e in entries])
+    ledger.remove_dead([e.entry_id for e in entries])
     _emit({"retried": len(done.queued)})
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import redis
 
 from config import Settings
-from worker.store import connect
+from worker.delivery.ledger import Keys, connect
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
@@ -53,7 +53,7 @@ def consume(
     ``follow``.
     """
     client = connect(settings)
-    stream = settings.key(settings.stream)
+    stream = Keys(settings).stream
     consumer = consumer or default_consumer_name()
     idle_ms = int(settings.consumer_claim_idle * 1000)
     try:

@@ -76,7 +76,7 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
 
 def celery_command(*args: str) -> list[str]:
     """Celery's command line, with newsworker's logging set up first (worker.ops.celery)."""
-    return [sys.executable, "-m", "worker.ops.celery", "-A", "worker.celery_app", *args]
+    return [sys.executable, "-m", "worker.ops.celery", "-A", "worker", *args]
 
 
 def worker_command(

@@ -136,15 +136,17 @@ def source_cleaned(source: str | None, reason: str | None = None) -> None:
     SOURCE_ARTICLES.labels(source_label(source), outcome).inc()
 
 
-def submitted_ages(redis: Any, payload_keys: list[str], payload_ttl: int) -> list[float | None]:
-    """Seconds since each payload was stored (its TTL ran from NEWSWORKER_PAYLOAD_TTL)."""
-    if not payload_keys:
+def submitted_ages(ledger: Any, refs: list[Any]) -> list[float | None]:
+    """Seconds since each article's payload was stored, from what is left of its TTL
+    (NEWSWORKER_PAYLOAD_TTL when submitted); None where it is gone."""
+    if not refs:
         return []
-    with redis.pipeline(transaction=False) as pipe:
-        for key in payload_keys:
-            pipe.pttl(key)
+    ttl = ledger.settings.payload_ttl
+    with ledger.redis.pipeline(transaction=False) as pipe:
+        for ref in refs:
+            pipe.pttl(ledger.keys.payload(ref.id, ref.submission))
         left = pipe.execute()
-    return [payload_ttl - ms / 1000 if ms is not None and ms >= 0 else None for ms in left]
+    return [ttl - ms / 1000 if ms is not None and ms >= 0 else None for ms in left]
 
 
 def delivered(seconds_each: float, ages: Iterable[float | None]) -> None:
@@ -186,7 +188,7 @@ class StateCollector(Collector):
 
     def _client(self) -> Any:
         if self._redis is None:
-            from worker.store import connect
+            from worker.delivery.ledger import connect
 
             self._redis = connect(self.settings)
         return self._redis
@@ -226,11 +228,13 @@ class StateCollector(Collector):
         return depth
 
     def _redis_state(self) -> Iterator[GaugeMetricFamily]:
-        s, client = self.settings, self._client()
+        from worker.delivery.ledger import Keys
+
+        s, client, keys = self.settings, self._client(), Keys(self.settings)
         inflight = GaugeMetricFamily(
             f"{NAMESPACE}_inflight_articles", "Articles submitted and not landed yet."
         )
-        inflight.add_metric([], client.zcard(s.key("inflight")))
+        inflight.add_metric([], client.zcard(keys.inflight))
         yield inflight
         entries = GaugeMetricFamily(
             f"{NAMESPACE}_stream_entries", "Entries in a stream.", labels=["stream"]
@@ -245,10 +249,9 @@ class StateCollector(Collector):
             "Entries a consumer group was given and has not acknowledged.",
             labels=["stream", "group"],
         )
-        for name in (s.stream, s.dead_stream):
-            key = s.key(name)
+        for name, key in ((s.stream, keys.stream), (s.dead_stream, keys.dead)):
             entries.add_metric([name], client.xlen(key))
-            if name != s.stream or not client.exists(key):
+            if key != keys.stream or not client.exists(key):
                 continue
             for group in client.xinfo_groups(key):
                 label = [name, _text(group["name"])]

@@ -93,10 +93,12 @@ def trim(
 
 
 def run_once(client: redis.Redis, settings: Settings) -> list[Trimmed]:
-    s = settings
+    from worker.delivery.ledger import Keys
+
+    s, keys = settings, Keys(settings)
     return [
-        trim(client, s.key(s.stream), max_age=s.stream_max_age, maxlen=s.stream_maxlen),
-        trim(client, s.key(s.dead_stream), max_age=s.dead_max_age),
+        trim(client, keys.stream, max_age=s.stream_max_age, maxlen=s.stream_maxlen),
+        trim(client, keys.dead, max_age=s.dead_max_age),
     ]
 
 
@@ -105,11 +107,11 @@ def start(settings: Settings) -> threading.Thread | None:
     cluster at a time (a Redis lock); None when retention is off (interval 0)."""
     if settings.retention_interval <= 0:
         return None
-    from worker.store import connect
+    from worker.delivery.ledger import Keys, connect
 
     client = connect(settings)
     every = settings.retention_interval
-    lock = settings.key("retention")
+    lock = Keys(settings).retention_lock
 
     def loop() -> None:
         stop = threading.Event()

@@ -63,8 +63,8 @@ def run(
     from worker import producer
     from worker.bench import _env, load_articles
     from worker.consumer import consume
+    from worker.delivery.ledger import Keys, connect
     from worker.embedded import WorkerProcess, start_redis, worker_command
-    from worker.store import connect
 
     duration = minutes * 60
     window = max(60.0, duration / 10)
@@ -91,7 +91,8 @@ def run(
         }
     )
     client = connect(ns)
-    stream = ns.key(ns.stream)
+    keys = Keys(ns)
+    stream = keys.stream
     client.xgroup_create(stream, "slow", id="0", mkstream=True)
     templates = load_articles(paths, min(200, max(1, int(rate * 60))))
     log = home / "worker.log"
@@ -168,7 +169,7 @@ def run(
         deadline = time.monotonic() + window + 120
         dead: set[str] = set()
         while time.monotonic() < deadline:
-            dead = {f[b"id"].decode() for _, f in client.xrange(ns.key(ns.dead_stream))}
+            dead = {f[b"id"].decode() for _, f in client.xrange(keys.dead)}
             if set(submitted) <= seen | dead:
                 break
             time.sleep(0.5)
