@@ -18,8 +18,15 @@ if TYPE_CHECKING:  # every import but click's is made where a command needs it: 
 
 
 def get_settings() -> Settings:
+    """The settings in force, once they pass the strict checks (config.check): an unknown
+    NEWSWORKER_* name, sink, bad URL or limit stops the command here."""
     from config import get_settings as settings_in_force
+    from config.check import ConfigError, check
 
+    try:
+        check()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
     return settings_in_force()
 
 
@@ -67,12 +74,6 @@ def main() -> None:
     Settings come from NEWSWORKER_* environment variables, a .env file and a secrets
     directory (see `newsworker config`); an unknown NEWSWORKER_* name stops every command.
     """
-    from config.check import ConfigError, check
-
-    try:
-        check()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
 
 
 @main.command()
