@@ -163,3 +163,14 @@ def test_health_names_the_failing_sink(tmp_path):
 def test_reason_codes_are_few(reason, code):
     assert reason_code(reason) == code
     assert re.fullmatch(r"[a-z_]+", code)
+
+
+def test_health_command():
+    out = newsworker("health")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(out.stdout)["checks"]["redis"]["ok"] is True
+    dsn = "postgresql://u@127.0.0.1:1/x"
+    down = {"NEWSWORKER_SINKS": "redis,postgres", "NEWSWORKER_POSTGRES_DSN": dsn}
+    bad = newsworker("health", env=down)
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["checks"]["sink:postgres"]["ok"] is False

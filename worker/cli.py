@@ -345,6 +345,20 @@ def retry_dead(stage: str | None) -> None:
 
 
 @main.command()
+def health() -> None:
+    """Check from here what a worker checks on /healthz: the broker, Redis, each sink.
+
+    Prints one JSON object; exit code 1 when a check fails.
+    """
+    from worker.ops import health as checks
+
+    ok, results = checks.run(_settings())
+    _emit({"ok": ok, "checks": results})
+    if not ok:
+        sys.exit(1)
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON schema of the output record."""
     from worker.schema import Record

@@ -23,6 +23,7 @@ import redis
 
 from config import Settings
 from worker.logs import json_logs
+from worker.ops import health
 
 
 def redis_server_binary() -> str:
@@ -194,6 +195,12 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             else f"user:password in {settings.home / 'flower-auth'}"
         )
         say(f"flower   http://{settings.flower_address}:{settings.flower_port}  ({where})")
+        silent = health.wait_ready(
+            _probes(settings), alive=lambda: all(p.poll() is None for _, p in children)
+        )
+        if silent or any(p.poll() is not None for _, p in children):
+            say(f"not ready: {', '.join(silent) or 'a child exited'}; stopping")
+            return 1
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:
@@ -205,6 +212,19 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     finally:
         for name, proc in reversed(children):
             _stop(name, proc, say)
+
+
+def _probes(settings: Settings) -> dict[str, Callable[[], bool]]:
+    """What must answer before `up` says "ready": the worker (a ping on the broker) and
+    Flower (its /healthcheck; not when its port is left to the system)."""
+    node = f"newsworker@{platform.node()}"
+    probes = {"worker": health.worker_answers(settings, node)}
+    if settings.flower_port:
+        host = (
+            "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
+        )
+        probes["flower"] = health.http_answers(f"http://{host}:{settings.flower_port}/healthcheck")
+    return probes
 
 
 def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

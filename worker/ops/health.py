@@ -79,3 +79,44 @@ def run(settings: Settings) -> tuple[bool, dict[str, dict[str, object]]]:
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
         results[name]["seconds"] = round(time.perf_counter() - start, 3)
     return all(r["ok"] for r in results.values()), results
+
+
+def wait_ready(
+    probes: dict[str, Callable[[], bool]],
+    alive: Callable[[], bool],
+    timeout: float = 180,
+    every: float = 0.5,
+) -> list[str]:
+    """Poll each probe until all answer (or a child dies, or ``timeout``); the names of
+    those that never answered (empty: all ready)."""
+    waiting = dict(probes)
+    deadline = time.monotonic() + timeout
+    while waiting and alive() and time.monotonic() < deadline:
+        for name, probe in list(waiting.items()):
+            try:
+                if probe():
+                    del waiting[name]
+            except Exception:
+                pass
+        if waiting:
+            time.sleep(every)
+    return list(waiting)
+
+
+def worker_answers(settings: Settings, node: str) -> Callable[[], bool]:
+    """A probe: the Celery worker ``node`` answers a ping on the broker."""
+    from celery import Celery
+
+    app = Celery(broker=settings.effective_broker_url)
+    return lambda: bool(app.control.ping(destination=[node], timeout=1))
+
+
+def http_answers(url: str) -> Callable[[], bool]:
+    """A probe: ``url`` answers 200 (Flower's open /healthcheck, the API's health)."""
+    import urllib.request
+
+    def probe() -> bool:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+
+    return probe
