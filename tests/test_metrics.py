@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import Worker, namespace, newsworker, settings_overrides
+from conftest import SAMPLE, Worker, namespace, newsworker, settings_overrides
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import Settings
@@ -174,3 +174,25 @@ def test_health_command():
     bad = newsworker("health", env=down)
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["checks"]["sink:postgres"]["ok"] is False
+
+
+def test_sink_errors_and_the_dead_letters_they_end_in(tmp_path):
+    """A JSONL sink that cannot be written (its folder is a file): each failed write counts in
+    newsworker_sink_errors_total; after the last retry the article is dead-lettered at deliver
+    with reason sink_unavailable."""
+    (tmp_path / "not-a-dir").write_text("")
+    env = namespace(sinks="jsonl,redis", jsonl_path=tmp_path / "not-a-dir" / "out.jsonl",
+                    max_retries=1)  # fmt: skip
+    worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
+    try:
+        url = endpoint(worker)
+        out = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)
+        assert json.loads(out.stdout)["dead"] == 1, out.stdout + worker.tail()
+        s = scrape(url)
+    finally:
+        worker.stop()
+    assert value(s, "newsworker_sink_errors_total", sink="jsonl") == 2  # the try and its retry
+    assert value(s, "newsworker_sink_errors_total", sink="redis") == 0
+    dead = value(s, "newsworker_dead_letters_total", stage="deliver", reason="sink_unavailable")
+    assert dead == 1
+    assert value(s, "newsworker_articles_delivered_total") == 0
