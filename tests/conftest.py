@@ -85,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
             "NEWSWORKER_LOG_FORMAT": "json",
             "NEWSWORKER_FLOWER_PORT": "0",
+            "NEWSWORKER_METRICS_PORT": "0",
         }
     )
 

@@ -47,17 +47,16 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        workers = None
-        for _ in range(180):
+        for _ in range(360):  # `up` says "ready" once the worker and Flower answer
             assert up.poll() is None, (tmp_path / "up.log").read_text()
-            try:
-                workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
-            except OSError:
-                workers = None
-            if workers:
+            if "ready    submit with" in (tmp_path / "up.log").read_text(errors="replace"):
                 break
             time.sleep(0.5)
+        # So both answer at once, no retry: Flower's API, and the worker through it.
+        workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
         assert workers, (tmp_path / "up.log").read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=5) as r:
+            assert r.read() == b"OK"  # open, documented, on loopback
         assert (tmp_path / "home" / "redis.sock").exists()
 
         done = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)

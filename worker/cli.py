@@ -18,8 +18,15 @@ if TYPE_CHECKING:  # every import but click's is made where a command needs it: 
 
 
 def get_settings() -> Settings:
+    """The settings in force, once they pass the strict checks (config.check): an unknown
+    NEWSWORKER_* name, sink, bad URL or limit stops the command here."""
     from config import get_settings as settings_in_force
+    from config.check import ConfigError, check
 
+    try:
+        check()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
     return settings_in_force()
 
 
@@ -64,7 +71,8 @@ def _require_redis(settings: Settings) -> None:
 def main() -> None:
     """Clean, extract entities from, summarise and deliver Russian news articles.
 
-    Settings come from NEWSWORKER_* environment variables (see `newsworker config`).
+    Settings come from NEWSWORKER_* environment variables, a .env file and a secrets
+    directory (see `newsworker config`); an unknown NEWSWORKER_* name stops every command.
     """
 
 
@@ -217,7 +225,7 @@ def watch(sources: Path, once: bool, force: bool) -> None:
 
 @main.command()
 @click.option("--group", "-g", default="newsworker", show_default=True, help="Consumer group.")
-@click.option("--consumer", default=None, help="Consumer name [host-pid].")
+@click.option("--consumer", default=None, help="Consumer name [consume@HOST].")
 @click.option("--count", "-n", type=int, default=None, help="Stop after N records.")
 @click.option("--follow", "-f", is_flag=True, help="Keep waiting for new records.")
 def consume(group: str, consumer: str | None, count: int | None, follow: bool) -> None:
@@ -344,6 +352,18 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     default=None,
     help="Instead: the cost of checking each article against N generated alert rules.",
 )
+@click.option(
+    "--soak",
+    "soak_minutes",
+    type=float,
+    default=None,
+    metavar="MINUTES",
+    help="Instead: a steady load for MINUTES with retention on, on a private Redis; prints "
+    "the slopes of Redis's and the worker's memory and what a slow consumer group lost.",
+)
+@click.option(
+    "--rate", type=float, default=2.0, show_default=True, help="--soak: articles per second."
+)
 def bench(
     paths: tuple[str, ...],
     count: int,
@@ -352,6 +372,8 @@ def bench(
     stories: bool,
     sizes: str,
     alert_rules: int | None,
+    soak_minutes: float | None,
+    rate: float,
 ) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
@@ -359,8 +381,6 @@ def bench(
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
     private embedded one; workers run in a namespace of their own, removed afterwards.
     """
-    from worker.bench import run
-
     settings = _settings()
     if stories:
         from worker.stories.bench import run as run_index
@@ -376,24 +396,43 @@ def bench(
         _emit(run_fetch(pages, count, n, _say, settings))
         return
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
+    workers = processes or os.cpu_count() or 1
     if alert_rules is not None:
         from worker.alerts.bench import measure
 
         _emit(measure(list(paths) or default, count, alert_rules, settings))
         return
-    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    if soak_minutes is not None:
+        from worker.ops import soak
+
+        _emit(soak.run(list(paths) or default, soak_minutes, rate, workers, _say, settings))
+        return
+    from worker.bench import run
+
+    result = run(list(paths) or default, count, workers, _say, settings)
     _emit(result)
 
 
 @main.command()
 @click.option("--count", "-n", type=int, default=20, show_default=True)
-def dead(count: int) -> None:
-    """List dead letters (oldest first), one JSON line each, payload shown as text."""
+@click.option("--full", is_flag=True, help="Whole stored payloads, also on a terminal.")
+def dead(count: int, full: bool) -> None:
+    """List dead letters (newest first), one JSON line each, payload shown as text.
+
+    A dead letter keeps at most NEWSWORKER_DEAD_PAYLOAD_BYTES of the payload, with its full
+    size and sha256. On a terminal each payload is cut to a line's width (--full: whole).
+    """
+    import shutil
+
     from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
-    for entry in Ledger(settings).dead_entries(count):
+    width = None if full or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    for entry in Ledger(settings).dead_entries(count, newest_first=True):
+        payload = entry.payload.decode("utf-8", "replace")
+        if width is not None and len(payload) > width:
+            payload = payload[: max(20, width)] + "…"
         _emit(
             {
                 "entry": entry.entry_id,
@@ -402,7 +441,10 @@ def dead(count: int) -> None:
                 "reason": entry.reason,
                 "failed_at": entry.failed_at,
                 "kind": entry.kind,
-                "payload": entry.payload.decode("utf-8", "replace"),
+                "payload": payload,
+                "payload_bytes": entry.payload_bytes,
+                "payload_sha256": entry.payload_sha256,
+                "payload_truncated": entry.truncated,
             }
         )
 
@@ -410,7 +452,10 @@ def dead(count: int) -> None:
 @main.command("retry-dead")
 @click.option("--stage", default=None, help="Only those that failed at this stage.")
 def retry_dead(stage: str | None) -> None:
-    """Submit the dead letters again (with their original payloads) and remove them."""
+    """Submit the dead letters again (with their original payloads) and remove them.
+
+    A dead letter whose payload was cut (over NEWSWORKER_DEAD_PAYLOAD_BYTES) stays.
+    """
     from worker import producer
     from worker.delivery.ledger import Ledger
 
@@ -418,6 +463,9 @@ def retry_dead(stage: str | None) -> None:
     _require_redis(settings)
     ledger = Ledger(settings)
     entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
+    cut = [e for e in entries if e.truncated]
+    if cut:
+        _say(f"{len(cut)} dead letter(s) kept only part of their payload: not retried")
     _emit({"retried": producer.retry_dead(ledger, entries, settings)})
 
 
@@ -469,6 +517,20 @@ def story(story_id: str) -> None:
                 "title": title,
             }
         )
+
+
+@main.command()
+def health() -> None:
+    """Check from here what a worker checks on /healthz: the broker, Redis, each sink.
+
+    Prints one JSON object; exit code 1 when a check fails.
+    """
+    from worker.ops import health as checks
+
+    ok, results = checks.run(_settings())
+    _emit({"ok": ok, "checks": results})
+    if not ok:
+        sys.exit(1)
 
 
 @main.command()

@@ -25,6 +25,8 @@ from typing import Any
 import redis
 
 from config import Settings
+from worker.logs import json_logs
+from worker.ops import health
 
 
 def redis_server_binary() -> str:
@@ -104,7 +106,8 @@ def api_command() -> list[str]:
 
 
 def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker", *args]
+    """Celery's command line, with newsworker's logging set up first (worker.ops.celery)."""
+    return [sys.executable, "-m", "worker.ops.celery", "-A", "worker", *args]
 
 
 def worker_command(
@@ -112,10 +115,11 @@ def worker_command(
 ) -> list[str]:
     n = concurrency or settings.concurrency or os.cpu_count() or 1
     events = ["-E"] if settings.task_events else []
+    quiet = ["--quiet"] if json_logs(settings) else []  # Celery's banner is not JSON
     # No gossip or mingle: nothing here uses what workers tell each other (revoked ids, clock,
     # elections), and they cost a second at startup and traffic on every worker's broker.
     return celery_command(
-        "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
+        *quiet, "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
     )  # fmt: skip
 
@@ -197,9 +201,11 @@ def flower_credentials(settings: Settings) -> str:
 def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     """Flower's command line and environment (credentials go by environment, not argv)."""
     env = {"FLOWER_BASIC_AUTH": flower_credentials(settings)}
+    # --logging=none: tornado leaves the logging to worker.logs (JSON in JSON mode).
     cmd = celery_command(
-        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}"
-    )
+        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}",
+        "--logging=none",
+    )  # fmt: skip
     return cmd, env
 
 
@@ -251,6 +257,12 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             else f"token in {settings.home / 'api-token'}"
         )
         say(f"api      http://{settings.api_address}:{settings.api_port}/docs  ({token})")
+        silent = health.wait_ready(
+            _probes(settings), alive=lambda: all(p.poll() is None for _, p in children)
+        )
+        if silent or any(p.poll() is not None for _, p in children):
+            say(f"not ready: {', '.join(silent) or 'a child exited'}; stopping")
+            return 1
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:
@@ -266,6 +278,19 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             postgres.cleanup()
             settings.postgres_dsn_file.unlink(missing_ok=True)
             say("stopped  postgres")
+
+
+def _probes(settings: Settings) -> dict[str, Callable[[], bool]]:
+    """What must answer before `up` says "ready": the worker (a ping on the broker) and
+    Flower (its /healthcheck; not when its port is left to the system)."""
+    node = f"newsworker@{platform.node()}"
+    probes = {"worker": health.worker_answers(settings, node)}
+    if settings.flower_port:
+        host = (
+            "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
+        )
+        probes["flower"] = health.http_answers(f"http://{host}:{settings.flower_port}/healthcheck")
+    return probes
 
 
 def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

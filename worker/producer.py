@@ -123,6 +123,7 @@ def wait(
 def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> int:
     """Submit these dead letters again, with their original payloads, and remove them; how
     many were queued (what ``retry-dead`` and ``POST /dead-letters/{entry}/retry`` do)."""
+    entries = [e for e in entries if not e.truncated]  # a cut payload is not the article
     ledger.forget([e.id for e in entries])
     # A URL that failed to fetch is fetched again; a source (stage watch) is polled by watch.
     fetches = [e for e in entries if e.stage == "fetch"]

@@ -22,11 +22,13 @@ from celery.signals import worker_init, worker_process_init
 from worker import pipeline
 from worker.alerts.dispatch import Call
 from worker.alerts.webhook import WebhookFailed
+from worker.boilerplate import source_domain
 from worker.celery_app import app
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
 from worker.delivery.protocol import Ref, refs_of, task_name
 from worker.errors import BadArticle, SinkUnavailable
+from worker.ops import metrics
 from worker.schema import Article
 
 log = structlog.get_logger("worker.tasks")
@@ -79,8 +81,14 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     rt = runtime.current()
-    raw = pipeline.decode(payload, ref.kind, rt.settings)  # type: ignore[arg-type]
-    article = pipeline.run_clean(ref.id, ref.submission, ref.kind, raw, rt.settings, rt.chrome)  # type: ignore[arg-type]
+    raw = None
+    try:
+        raw = pipeline.decode(payload, ref.kind, rt.settings)  # type: ignore[arg-type]
+        article = pipeline.run_clean(ref.id, ref.submission, ref.kind, raw, rt.settings, rt.chrome)  # type: ignore[arg-type]
+    except BadArticle as exc:
+        metrics.source_cleaned(raw and source_domain(raw.source, raw.url), str(exc))
+        raise
+    metrics.source_cleaned(source_domain(article.source, article.url))
     assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
     return article
@@ -141,10 +149,14 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
     articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     records = [pipeline.to_record(a) for a in articles]
-    try:
-        written = {sink.name: sum(sink.write(records)) for sink in rt.sinks}
-    except SinkUnavailable as exc:
-        raise self.retry_later(exc) from exc
+    written = {}
+    with metrics.Timer() as took:
+        for sink in rt.sinks:
+            try:
+                written[sink.name] = sum(sink.write(records))
+            except SinkUnavailable as exc:
+                metrics.sink_failed(sink.name)
+                raise self.retry_later(exc) from exc
     # Standing queries: each match noted (and announced) once, before the articles land, so a
     # task that dies here is run again and its webhook calls are not lost.
     for call in rt.alerts.check(records):
@@ -153,7 +165,12 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             queue=rt.settings.queue,
             argsrepr=repr([call.rule_id, call.article_id]),
         )
-    rt.ledger.land([Ref(a.id, a.kind, a.submission) for a in articles])
+    landing = [Ref(a.id, a.kind, a.submission) for a in articles]
+    ages = metrics.submitted_ages(rt.ledger, landing)
+    landed = rt.ledger.land(landing)
+    metrics.delivered(
+        took.seconds / max(1, len(articles)), [age for age, new in zip(ages, landed) if new]
+    )
     for article in articles:
         with structlog.contextvars.bound_contextvars(article_id=article.id):
             log.info("delivered")
