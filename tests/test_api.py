@@ -247,11 +247,11 @@ def test_entity_and_full_text_queries_use_their_indexes(store_settings, records)
                 """SELECT nw_ingest(jsonb_build_object(
                      'id', 'filler-' || n, 'submission', '1', 'processed_at', now(),
                      'published_at', (timestamptz '2012-01-01' + n * interval '1 minute')::text,
-                     'source', 'filler' || (n % 20) || '.ru', 'title', 'Сводка номер ' || n,
+                     'source', 'filler' || (n %% 20) || '.ru', 'title', 'Сводка номер ' || n,
                      'text', 'Погода и спорт: обычный день номер ' || n || '.',
                      'summary', jsonb_build_object('text', ''),
                      'entities', jsonb_build_array(jsonb_build_object(
-                        'type', 'ORG', 'normal', 'Компания ' || (n % 500), 'count', 1,
+                        'type', 'ORG', 'normal', 'Компания ' || (n %% 500), 'count', 1,
                         'salience', 0.5))))
                      FROM generate_series(%s::int, %s::int) n""",
                 (first, first + 999),
