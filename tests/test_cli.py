@@ -11,7 +11,7 @@ from conftest import ROOT, SAMPLE, newsworker
 from config import Settings
 
 COMMANDS = ["up", "worker", "flower", "submit", "watch", "consume", "process", "eval", "bench",
-            "dead", "retry-dead", "schema", "config"]  # fmt: skip
+            "dead", "retry-dead", "health", "schema", "config"]  # fmt: skip
 
 
 def test_help_lists_every_command():

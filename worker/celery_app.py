@@ -76,7 +76,8 @@ class Loader(AppLoader):
         return celery_config(get_settings())
 
     def on_worker_init(self) -> None:
-        import worker.delivery.signals  # noqa: F401  (connects them)
+        import worker.delivery.signals
+        import worker.ops.signals  # noqa: F401  (metrics and health endpoint, retention)
 
 
 app = Celery("newsworker", loader=Loader, include=["worker.tasks", "worker.fetch.task"])

@@ -18,8 +18,15 @@ if TYPE_CHECKING:  # every import but click's is made where a command needs it: 
 
 
 def get_settings() -> Settings:
+    """The settings in force, once they pass the strict checks (config.check): an unknown
+    NEWSWORKER_* name, sink, bad URL or limit stops the command here."""
     from config import get_settings as settings_in_force
+    from config.check import ConfigError, check
 
+    try:
+        check()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
     return settings_in_force()
 
 
@@ -64,14 +71,16 @@ def _require_redis(settings: Settings) -> None:
 def main() -> None:
     """Clean, extract entities from, summarise and deliver Russian news articles.
 
-    Settings come from NEWSWORKER_* environment variables (see `newsworker config`).
+    Settings come from NEWSWORKER_* environment variables, a .env file and a secrets
+    directory (see `newsworker config`); an unknown NEWSWORKER_* name stops every command.
     """
 
 
 @main.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes [cores].")
 def up(concurrency: int | None) -> None:
-    """Start Redis (embedded unless NEWSWORKER_REDIS_URL is set), a worker and Flower.
+    """Start Redis and PostgreSQL (each embedded unless NEWSWORKER_REDIS_URL /
+    NEWSWORKER_POSTGRES_DSN names one), a worker, Flower and the HTTP API.
 
     Runs in the foreground; Ctrl-C stops all of them cleanly.
     """
@@ -216,7 +225,7 @@ def watch(sources: Path, once: bool, force: bool) -> None:
 
 @main.command()
 @click.option("--group", "-g", default="newsworker", show_default=True, help="Consumer group.")
-@click.option("--consumer", default=None, help="Consumer name [host-pid].")
+@click.option("--consumer", default=None, help="Consumer name [consume@HOST].")
 @click.option("--count", "-n", type=int, default=None, help="Stop after N records.")
 @click.option("--follow", "-f", is_flag=True, help="Keep waiting for new records.")
 def consume(group: str, consumer: str | None, count: int | None, follow: bool) -> None:
@@ -260,7 +269,7 @@ def process(path: str) -> None:
 
 
 @main.command("eval")
-@click.argument("task", type=click.Choice(["clean", "ner", "summarize"]))
+@click.argument("task", type=click.Choice(["clean", "ner", "summarize", "stories", "reprints"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--input",
@@ -277,8 +286,21 @@ def process(path: str) -> None:
 )
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
 def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
-    """Measure a stage on an evaluation file; print one JSON object of metrics."""
-    get_settings()
+    """Measure a stage on an evaluation file; print one JSON object of metrics.
+
+    stories: labelled pairs (../shared/eval/dedup/*.jsonl) through the grouping step as a
+    stream, beside the tf-idf baseline. reprints: a synthetic reprint check built from pages
+    (../shared/eval/clean/daniel_ru_dev.jsonl). Both use the configured Redis (a namespace of
+    their own, removed afterwards), else a private embedded one.
+    """
+    settings = get_settings()
+    if task in ("stories", "reprints"):
+        if task == "stories":
+            from worker.evaluate.stories import evaluate as evaluate_stories
+        else:
+            from worker.evaluate.reprints import evaluate as evaluate_stories
+        _emit(evaluate_stories(file, settings))
+        return
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
@@ -312,16 +334,59 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Measure fetching instead: pages/s of one fetch worker from a local server, and the "
     "NLP workers' throughput with fetching beside them vs without.",
 )
-def bench(paths: tuple[str, ...], count: int, processes: int | None, fetch: bool) -> None:
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Instead: the grouping index at scale (insert+query ms per article, Redis bytes per "
+    "indexed article), on a private Redis.",
+)
+@click.option(
+    "--sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="--stories: index sizes (articles in the window) to measure at.",
+)
+@click.option(
+    "--alert-rules",
+    type=int,
+    default=None,
+    help="Instead: the cost of checking each article against N generated alert rules.",
+)
+@click.option(
+    "--soak",
+    "soak_minutes",
+    type=float,
+    default=None,
+    metavar="MINUTES",
+    help="Instead: a steady load for MINUTES with retention on, on a private Redis; prints "
+    "the slopes of Redis's and the worker's memory and what a slow consumer group lost.",
+)
+@click.option(
+    "--rate", type=float, default=2.0, show_default=True, help="--soak: articles per second."
+)
+def bench(
+    paths: tuple[str, ...],
+    count: int,
+    processes: int | None,
+    fetch: bool,
+    stories: bool,
+    sizes: str,
+    alert_rules: int | None,
+    soak_minutes: float | None,
+    rate: float,
+) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
     private embedded one; workers run in a namespace of their own, removed afterwards.
     """
-    from worker.bench import run
-
     settings = _settings()
+    if stories:
+        from worker.stories.bench import run as run_index
+
+        _emit(run_index([int(s) for s in sizes.split(",") if s.strip()], settings, _say))
+        return
     shared = Path("../shared")
     if fetch:
         from worker.fetch.bench import run as run_fetch
@@ -331,19 +396,43 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None, fetch: bool
         _emit(run_fetch(pages, count, n, _say, settings))
         return
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
-    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    workers = processes or os.cpu_count() or 1
+    if alert_rules is not None:
+        from worker.alerts.bench import measure
+
+        _emit(measure(list(paths) or default, count, alert_rules, settings))
+        return
+    if soak_minutes is not None:
+        from worker.ops import soak
+
+        _emit(soak.run(list(paths) or default, soak_minutes, rate, workers, _say, settings))
+        return
+    from worker.bench import run
+
+    result = run(list(paths) or default, count, workers, _say, settings)
     _emit(result)
 
 
 @main.command()
 @click.option("--count", "-n", type=int, default=20, show_default=True)
-def dead(count: int) -> None:
-    """List dead letters (oldest first), one JSON line each, payload shown as text."""
+@click.option("--full", is_flag=True, help="Whole stored payloads, also on a terminal.")
+def dead(count: int, full: bool) -> None:
+    """List dead letters (newest first), one JSON line each, payload shown as text.
+
+    A dead letter keeps at most NEWSWORKER_DEAD_PAYLOAD_BYTES of the payload, with its full
+    size and sha256. On a terminal each payload is cut to a line's width (--full: whole).
+    """
+    import shutil
+
     from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
-    for entry in Ledger(settings).dead_entries(count):
+    width = None if full or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    for entry in Ledger(settings).dead_entries(count, newest_first=True):
+        payload = entry.payload.decode("utf-8", "replace")
+        if width is not None and len(payload) > width:
+            payload = payload[: max(20, width)] + "…"
         _emit(
             {
                 "entry": entry.entry_id,
@@ -352,7 +441,10 @@ def dead(count: int) -> None:
                 "reason": entry.reason,
                 "failed_at": entry.failed_at,
                 "kind": entry.kind,
-                "payload": entry.payload.decode("utf-8", "replace"),
+                "payload": payload,
+                "payload_bytes": entry.payload_bytes,
+                "payload_sha256": entry.payload_sha256,
+                "payload_truncated": entry.truncated,
             }
         )
 
@@ -360,31 +452,85 @@ def dead(count: int) -> None:
 @main.command("retry-dead")
 @click.option("--stage", default=None, help="Only those that failed at this stage.")
 def retry_dead(stage: str | None) -> None:
-    """Submit the dead letters again (with their original payloads) and remove them."""
+    """Submit the dead letters again (with their original payloads) and remove them.
+
+    A dead letter whose payload was cut (over NEWSWORKER_DEAD_PAYLOAD_BYTES) stays.
+    """
     from worker import producer
     from worker.delivery.ledger import Ledger
-    from worker.ingest import Submission
 
     settings = _settings()
     _require_redis(settings)
     ledger = Ledger(settings)
     entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
-    ledger.forget([e.id for e in entries])
-    # A URL that failed to fetch is fetched again; a source (stage watch) is polled by watch.
-    fetches = [e for e in entries if e.stage == "fetch"]
-    items = [
-        Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}")  # type: ignore[arg-type]
-        for e in entries
-        if e.stage not in ("fetch", "watch")
-    ]
-    done = producer.submit(items, settings)
-    if fetches:
-        from worker.fetch.watch import enqueue_fetch
+    cut = [e for e in entries if e.truncated]
+    if cut:
+        _say(f"{len(cut)} dead letter(s) kept only part of their payload: not retried")
+    _emit({"retried": producer.retry_dead(ledger, entries, settings)})
 
-        for entry in fetches:
-            enqueue_fetch(settings, json.loads(entry.payload)["url"])
-    ledger.remove_dead([e.entry_id for e in entries])
-    _emit({"retried": len(done.queued) + len(fetches)})
+
+@main.command()
+@click.option("--count", "-n", type=int, default=20, show_default=True)
+def stories(count: int) -> None:
+    """List the stories active in the window, the most recently joined first.
+
+    One JSON line each: id, size, first_source, first_title, first_id, first_seen, last_seen.
+    """
+    from worker.delivery.ledger import connect
+    from worker.stories import story_index
+
+    settings = _settings()
+    _require_redis(settings)
+    for story in story_index(settings, connect(settings)).recent(count):
+        _emit(story)
+
+
+@main.command()
+@click.argument("story_id")
+def story(story_id: str) -> None:
+    """List a story's articles in the order they joined it.
+
+    One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
+    when the redis sink has it).
+    """
+    from worker.delivery.ledger import Keys, connect
+    from worker.stories import story_index
+    from worker.stories.index import iso
+
+    settings = _settings()
+    _require_redis(settings)
+    client = connect(settings)
+    index = story_index(settings, client)
+    members = index.members(story_id)
+    if not members:
+        raise click.ClickException(f"no story {story_id} in the window")
+    for article_id, joined in members:
+        entry = index.entry(article_id)
+        raw = client.get(Keys(settings).record(article_id))
+        title = json.loads(raw).get("title") if raw else None
+        _emit(
+            {
+                "id": article_id,
+                "joined_at": iso(joined),
+                "duplicate_of": entry.duplicate_of if entry else None,
+                "source": entry.source if entry else None,
+                "title": title,
+            }
+        )
+
+
+@main.command()
+def health() -> None:
+    """Check from here what a worker checks on /healthz: the broker, Redis, each sink.
+
+    Prints one JSON object; exit code 1 when a check fails.
+    """
+    from worker.ops import health as checks
+
+    ok, results = checks.run(_settings())
+    _emit({"ok": ok, "checks": results})
+    if not ok:
+        sys.exit(1)
 
 
 @main.command()
@@ -399,3 +545,22 @@ def schema() -> None:
 def config() -> None:
     """Print the settings in force (passwords masked)."""
     _emit(get_settings().masked())
+
+
+@main.command()
+def api() -> None:
+    """Run the HTTP API (address and port from NEWSWORKER_API_*; OpenAPI at /openapi.json).
+
+    Every endpoint but /openapi.json, /docs and /health wants the header
+    `Authorization: Bearer TOKEN`: NEWSWORKER_API_TOKEN, else the token kept in
+    NEWSWORKER_HOME/api-token (generated on first start).
+    """
+    from worker.api.server import serve
+
+    settings = _settings()
+    _require_redis(settings)
+    if not settings.effective_postgres_dsn:
+        raise click.ClickException(
+            "no PostgreSQL: set NEWSWORKER_POSTGRES_DSN, or start the stack with `newsworker up`"
+        )
+    serve(settings)

@@ -2,13 +2,15 @@
 
 ``decode`` turns a submitted payload into a :class:`RawArticle`; each ``run_*`` step fills one
 part of the article from a stage function (``worker.clean``, ``worker.entities``,
-``worker.summarize``); ``to_record`` builds what the sinks store. The NLP models reach the stages
-from here: given by the caller, else the process's own (``worker.nlp.load_nlp``, loaded once).
+``worker.summarize``, ``worker.stories``); ``to_record`` builds what the sinks store. The NLP
+models reach the stages from here: given by the caller, else the process's own
+(``worker.nlp.load_nlp``, loaded once).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 
 import redis
@@ -23,7 +25,9 @@ from worker.errors import BadArticle
 from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
-from worker.schema import Article, RawArticle, Record
+from worker.schema import Article, RawArticle, Record, StoryRef
+from worker.stories.group import group
+from worker.stories.index import StoryIndex
 from worker.summarize import summarize
 
 
@@ -115,6 +119,26 @@ def run_summarize(article: Article, settings: Settings, nlp: Nlp | None = None) 
     return article.model_copy(update={"summary": summary})
 
 
+def run_group(article: Article, index: StoryIndex, nlp: Nlp | None = None) -> Article:
+    """Find what the article reprints and the story it belongs to; index it (shared, in
+    Redis). Idempotent per article id: grouping it again gives its first grouping back."""
+    assert article.clean is not None and article.entities is not None
+    nlp = nlp or load_nlp()
+    found = group(
+        index,
+        article.id,
+        title=article.clean.title,
+        text=article.clean.text,
+        entities=[(e.type, e.normal, e.salience) for e in article.entities.entities],
+        source=article.source or source_domain(None, article.url),
+        dictionary=nlp.dictionary,
+    )
+    story = StoryRef(**dataclasses.asdict(found.story))
+    return article.model_copy(
+        update={"grouped": True, "duplicate_of": found.duplicate_of, "story": story}
+    )
+
+
 def to_record(article: Article) -> Record:
     assert article.clean is not None and article.entities is not None
     assert article.summary is not None
@@ -136,6 +160,8 @@ def to_record(article: Article) -> Record:
         dates=e.dates,
         money=e.money,
         summary=article.summary,
+        duplicate_of=article.duplicate_of,
+        story=article.story,
     )
 
 

@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first record. 2: adds ``duplicate_of`` and ``story`` (grouping); nothing else changed,
+so a consumer of version 1 reads version 2 as before."""
 
 
 class _Model(BaseModel):
@@ -104,6 +106,16 @@ class Summary(_Model):
     sentences: list[SummarySentence]
 
 
+class StoryRef(_Model):
+    """The story an article belongs to, as it stood when the article joined it."""
+
+    id: str = Field(description="The story's id (``newsworker story ID`` lists its articles).")
+    first_id: str = Field(description="Id of the story's first article.")
+    first_source: str | None = Field(None, description="Source of the story's first article.")
+    first_seen: str = Field(description="UTC ISO time the first article was grouped.")
+    size: int = Field(description="Articles in the story, this one included, when it joined.")
+
+
 class Article(_Model):
     """The document that flows through the stages (and between the Celery tasks).
 
@@ -121,10 +133,13 @@ class Article(_Model):
     clean: Clean | None = None
     entities: Entities | None = None
     summary: Summary | None = None
+    grouped: bool = Field(False, description="Whether the grouping step has run.")
+    duplicate_of: str | None = None
+    story: StoryRef | None = None
 
 
 class Record(_Model):
-    """What a sink stores for one processed article (schema_version 1)."""
+    """What a sink stores for one processed article (schema_version 2)."""
 
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -149,3 +164,13 @@ class Record(_Model):
     dates: list[DateFact]
     money: list[MoneyFact]
     summary: Summary
+    duplicate_of: str | None = Field(
+        None,
+        description="Id of the earliest article in the window whose clean text this one "
+        "reprints (most of the smaller text's 4-word shingles shared), or null.",
+    )
+    story: StoryRef | None = Field(
+        None,
+        description="The group of articles about the same event over the window; null when "
+        "grouping is off (NEWSWORKER_STORIES=false) or in `newsworker process`.",
+    )
