@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from config import Settings
 from worker import clean, entities, summarize
-from worker.boilerplate import SourceChrome, source_domain
+from worker.clean.chrome import SourceChrome, source_domain
 from worker.errors import BadArticle
 from worker.ingest import Kind
 from worker.schema import Article, RawArticle, Record

@@ -34,8 +34,8 @@ from celery.signals import task_postrun, task_prerun
 
 from config import Settings, get_settings
 from worker import pipeline
-from worker.boilerplate import SourceChrome
 from worker.celery_app import app
+from worker.clean.chrome import SourceChrome
 from worker.errors import BadArticle, SinkUnavailable
 from worker.schema import Article
 from worker.sinks import Sink, build_sinks

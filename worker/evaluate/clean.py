@@ -34,8 +34,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from worker.boilerplate import SourceChrome, source_domain
 from worker.clean import clean_page, warm_up
+from worker.clean.chrome import SourceChrome, source_domain
 from worker.errors import BadArticle
 from worker.evaluate import counted
 from worker.schema import RawArticle
@@ -124,7 +124,7 @@ def evaluate(path: Path, input: str = "html", progress: bool = True, replay: boo
     """Run :func:`clean` on every page of ``path`` and score it against ``gold_text``.
 
     ``replay``: the pages come in file order as a stream would bring them, and each source's
-    chrome is learned as they do (:class:`~worker.boilerplate.SourceChrome`, in memory): what
+    chrome is learned as they do (:class:`~worker.clean.chrome.SourceChrome`, in memory): what
     was learned from a source's earlier pages is used on its next ones.
     """
     if input not in ("html", "text"):

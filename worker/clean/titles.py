@@ -1,0 +1,97 @@
+"""Titles: the headline among the lines above the body, or from the page's <title> and
+og:title without the site's name."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from worker.clean.html import element_text
+from worker.clean.lines import HEADING_WINDOW, Line
+from worker.clean.normalize import WORD, one_line, text_key
+from worker.clean.patterns import is_chrome
+
+_TITLE_SEPARATOR = re.compile(r"(\s+(?:[|/»«:]|//|::|-|–|—)\s+|:\s+(?=\S+$))")
+_SITE_NAME = re.compile(r"[A-Za-z]|\.\w|новост|газет|агентств|журнал|портал|информ", re.IGNORECASE)
+
+
+def _titled(key: str, title: str, words: int) -> bool:
+    """Whether a line (its key) is the headline ``title``: the same, a part of it, or it with
+    something glued after it (a counter, a rubric)."""
+    return key == title or (words >= 3 and (key in title or key.startswith(title)))
+
+
+def headings(
+    lines: list[Line], start: int, title: str | None, dom: bool = False
+) -> tuple[str | None, str | None]:
+    """Title and subtitle: the headline-like lines in the few lines before the body.
+
+    A scraped page usually starts with the HTML <title>, which repeats the headline: a candidate
+    found in the first line (or that is the given ``title``) is the title, and the last one after
+    it the subtitle. Without that hint, the last two candidates are the title and the subtitle.
+    """
+    candidates: list[Line] = []
+    for line in reversed(lines[max(0, start - HEADING_WINDOW) : start]):
+        if line.body or (line.linked if dom else line.listed):
+            break
+        if line.headline:
+            candidates.insert(0, line)
+    if title:
+        hint, exact = text_key(title), True
+    else:
+        first = lines[0] if lines and not (lines[0].chrome or lines[0].listed) else None
+        hint, exact = (text_key(first.text), False) if first else ("", False)
+    if hint:
+        for i, line in enumerate(candidates):
+            key = text_key(line.text)
+            if _titled(key, hint, line.words):
+                rest = candidates[i + 1 :]
+                return title or line.text, rest[-1].text if rest else None
+        if not exact:  # further up
+            for line in reversed(lines[1:start]):
+                if line.headline and line.words >= 3 and text_key(line.text) in hint:
+                    return line.text, None
+    if title:
+        return title, None
+    if len(candidates) >= 2:
+        return candidates[-2].text, candidates[-1].text
+    if candidates:
+        return candidates[-1].text, None
+    if hint and lines[0].headline:
+        return clean_title(lines[0].text), None
+    return None, None
+
+
+def _site_name(part: str) -> bool:
+    return len(WORD.findall(part)) <= 4 and bool(_SITE_NAME.search(part) or part.isupper())
+
+
+def clean_title(title: str | None) -> str | None:
+    """Drop site names glued to a headline ("Headline | Rubric - Site.ru")."""
+    title = one_line(title)
+    if not title:
+        return None
+    parts = _TITLE_SEPARATOR.split(title)  # text, separator, text, ...
+    while len(parts) > 2 and _site_name(parts[-1]):
+        del parts[-2:]
+    while len(parts) > 2 and _site_name(parts[0]):
+        del parts[:2]
+    return "".join(parts)
+
+
+def html_title(tree: etree._Element, meta: dict[str, str]) -> str | None:
+    """The headline: og:title, an <h1> or <h2> repeated in the <title>, or the <title> without
+    its site name."""
+    page_title = one_line(tree.findtext(".//title"))
+    hint = text_key(page_title or "")
+    social = meta.get("og:title") or meta.get("twitter:title")
+    candidates = [social, *(element_text(el) for el in tree.iter("h1", "h2"))]
+    for candidate in candidates:
+        candidate = one_line(candidate)
+        if candidate and len(WORD.findall(candidate)) >= 2 and text_key(candidate) in hint:
+            return candidate
+    social = one_line(social)
+    if social and len(WORD.findall(social)) >= 3 and not is_chrome(social):
+        return clean_title(social)
+    return clean_title(page_title)
