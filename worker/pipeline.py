@@ -133,6 +133,14 @@ def to_record(article: Article) -> Record:
         dates=e.dates,
         money=e.money,
         summary=article.summary,
+        authors=c.authors,
+        modified_at=c.modified_at,
+        description=c.description,
+        canonical_url=c.canonical_url,
+        site_name=c.site_name,
+        section=c.section,
+        tags=c.tags,
+        image_url=c.image_url,
     )
 
 

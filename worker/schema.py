@@ -11,7 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the page's metadata (``authors``, ``modified_at``, ``description``, ``canonical_url``,
+``site_name``, ``section``, ``tags``, ``image_url``) and ``published_at`` with its time and time
+zone where the page gives them. New fields only: a consumer of version 1 keeps working."""
 
 
 class _Model(BaseModel):
@@ -38,15 +41,29 @@ class RawArticle(_Model):
         return self
 
 
+_PUBLISHED = (
+    "ISO 8601: a date (YYYY-MM-DD), or a date and time with the page's time zone where it gives "
+    "them (YYYY-MM-DDTHH:MM:SS+03:00)."
+)
+
+
 class Clean(_Model):
     """Output of the clean stage: the article's main text and what the page says of itself."""
 
     text: str = Field(description="Main text; paragraphs separated by a blank line.")
     title: str | None = None
     subtitle: str | None = None
-    author: str | None = None
-    published_at: str | None = None
+    author: str | None = Field(None, description="The first of ``authors``.")
+    published_at: str | None = Field(None, description=_PUBLISHED)
     language: str | None = Field(None, description="Detected language code, e.g. 'ru'.")
+    authors: list[str] = Field(default_factory=list, description="Bylines, one name each.")
+    modified_at: str | None = Field(None, description="Last modification, as published_at.")
+    description: str | None = Field(None, description="The page's own summary (og:description).")
+    canonical_url: str | None = Field(None, description="<link rel=canonical>, else og:url.")
+    site_name: str | None = Field(None, description="The publication (og:site_name, JSON-LD).")
+    section: str | None = Field(None, description="The site's section (article:section).")
+    tags: list[str] = Field(default_factory=list, description="Keywords and tags.")
+    image_url: str | None = Field(None, description="The lead image (og:image, JSON-LD).")
 
 
 class Mention(_Model):
@@ -122,7 +139,7 @@ class Article(_Model):
 
 
 class Record(_Model):
-    """What a sink stores for one processed article (schema_version 1)."""
+    """What a sink stores for one processed article (schema_version 2; see SCHEMA_VERSION)."""
 
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -135,10 +152,19 @@ class Record(_Model):
     title: str | None = None
     subtitle: str | None = None
     author: str | None = None
-    published_at: str | None = None
+    published_at: str | None = Field(None, description=_PUBLISHED)
     language: str | None = None
     text: str
     entities: list[Entity]
     dates: list[DateFact]
     money: list[MoneyFact]
     summary: Summary
+    # schema_version 2
+    authors: list[str] = []
+    modified_at: str | None = None
+    description: str | None = None
+    canonical_url: str | None = None
+    site_name: str | None = None
+    section: str | None = None
+    tags: list[str] = []
+    image_url: str | None = None

@@ -87,6 +87,7 @@ def clean_page(
         title=one_line(parts.title),
         subtitle=subtitle if subtitle and text_key(subtitle) != given else None,
         author=parts.author,
+        authors=[parts.author] if parts.author else [],
         published_at=raw.published_at or parts.date or None,
         language=detect_language(text),
     )
