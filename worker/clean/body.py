@@ -15,6 +15,7 @@ _COST_BOUNDARY, _COST_CHROME, _COST_LISTED, _COST_OTHER, _GAP_GROWTH = 50.0, 10.
 _FIRST_SHARE = 0.5  # take the first stretch that scores at least this share of the best one
 _COST_LINKED = 8.0
 _INSET_LINES = 15  # an inset in the body's block (ad, related links) has at most so many lines
+_CONTAINED_SHARE = 0.6  # a body container holds at least this share of the body's prose
 
 
 @dataclass
@@ -110,16 +111,23 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
     best = max(total for _, _, total in segments)
     start, stop, _ = next(s for s in segments if s[2] >= _FIRST_SHARE * best)
     keep = _same_block(lines, start, stop) if dom else list(range(start, stop))
+    container = _container(lines, keep) if dom else None
+    if container is not None:
+        contained = _contained(lines, container, [lines[i] for i in keep if lines[i].body])
+        if contained:  # and the stretch's own paragraphs outside it (a lead above it)
+            keep = [i for i in keep if lines[i].body and i < contained[0]] + contained
+        else:
+            container = None
     start = keep[0]
 
     title, subtitle = headings(lines, start, title, dom)
     seen = {text_key(t) for t in (title, subtitle) if t}
     body: list[tuple[str, str]] = []
     for line in (lines[i] for i in keep):
-        if line.chrome or line.listed or (line.meta and not line.body):
+        if container is None and (line.chrome or line.listed or (line.meta and not line.body)):
             continue
         key = text_key(line.text)
-        if key and key in seen:
+        if key and key in seen and (container is None or line.words >= BODY_WORDS):
             continue
         seen.add(key)
         body.append((key, line.text))
@@ -127,6 +135,54 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
         text for i, (key, text) in enumerate(body) if not _repeated(key, body[i + 1 : i + 4])
     ]
     return Parts(title, subtitle, paragraphs, span=(start, keep[-1] + 1))
+
+
+def _container(lines: list[Line], keep: list[int]) -> int | None:
+    """The element that holds the body found in ``keep``: the most specific body container
+    (itemprop=articleBody or a content class, then <article>, then <main>) around most of its
+    prose; None when there is none."""
+    prose = [lines[i] for i in keep if lines[i].body]
+    total = sum(line.words for line in prose)
+    if not total:
+        return None
+    words: Counter[tuple[int, int]] = Counter()
+    for line in prose:
+        for container in line.containers:
+            words[container] += line.words
+    found = [c for c, n in words.items() if n >= _CONTAINED_SHARE * total]
+    if not found:
+        return None
+    return min(found, key=lambda c: (c[1], -c[0]))[0]
+
+
+def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int]:
+    """The lines of the container that are the article's: not in an aside within it (serials
+    grow in document order, so an aside opened after the container is inside it), not links,
+    section markers, credits or short dated lines. An "aside" around most of the body's prose
+    is not one (a class name misread). Empty when that would lose some of the body's prose."""
+    total = sum(line.words for line in prose)
+    held: Counter[int] = Counter()
+    for line in prose:
+        for aside in line.asides:
+            held[aside] += line.words
+    asides = {a for a, n in held.items() if a > container and n < _CONTAINED_SHARE * total}
+    keep, words = [], 0
+    for i, line in enumerate(lines):
+        if not any(serial == container for serial, _ in line.containers):
+            continue
+        if asides.intersection(line.asides) or line.linked or (line.meta and not line.body):
+            continue
+        if (line.chrome and not line.template) or line.teaser:
+            continue
+        keep.append(i)
+        words += line.words if line.body else 0
+    if words < _CONTAINED_SHARE * total:
+        return []
+    # from its first paragraph to its last: headings, lists and short lines between them are the
+    # article's, what stands before or after them in the container (forms, widgets) is not
+    first = next(n for n, i in enumerate(keep) if lines[i].body)
+    last = max(n for n, i in enumerate(keep) if lines[i].body)
+    return keep[first : last + 1]
 
 
 def _repeated(key: str, later: list[tuple[str, str]]) -> bool:

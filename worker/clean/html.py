@@ -54,6 +54,39 @@ def _counter(el: etree._Element) -> bool:
     return el.tag == "a" and not len(el) and (el.text or "").strip().isdigit()
 
 
+# Elements that hold the article's body (itemprop, a content class), an <article>, a <main>: the
+# lower the rank, the more specific.
+_BODY_CLASS = re.compile(
+    r"articlebody|(?:article|post|entry|story|blog|content|main)[-_]{0,2}"
+    r"(?:body|content|text|inner|copy|entry)(?![\w-])",
+    re.IGNORECASE,
+)
+# Elements whose text is not the article's, wherever they stand: menus, insets, share buttons,
+# related links, newsletters, comments.
+_ASIDE_TAGS = {"nav", "aside", "footer", "form", "figcaption"}
+_ASIDE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:share|sharing|social|related|recommended|newsletter|subscribe|subscription"
+    r"|comments?|sidebar|breadcrumbs?|promo|advert|advertisement|ads?|banner|popup|modal|cookie"
+    r"|tags|navbar|menu|toc)(?=$|[\s_-])",
+    re.IGNORECASE,
+)
+
+
+def _container_rank(el: etree._Element, tag: str) -> int | None:
+    if el.get("itemprop") == "articleBody" or _BODY_CLASS.search(
+        f"{el.get('class') or ''} {el.get('id') or ''}"
+    ):
+        return 0
+    return {"article": 1, "main": 2}.get(tag)
+
+
+def _aside(el: etree._Element, tag: str) -> bool:
+    if tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary"):
+        return True
+    names = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+    return bool(names) and bool(_ASIDE_CLASS.search(names))
+
+
 class _Walker:
     """The page's visible text as lines: one per block element (or <br>), whitespace collapsed
     as a browser does, with the share of its characters in links and its block (the parent of
@@ -65,6 +98,8 @@ class _Walker:
         self.serial = 0
         self.parts: list[str] = []
         self.link_chars = 0
+        self.containers: list[tuple[int, int]] = []  # (serial, rank) of the open containers
+        self.asides: list[int] = []  # serials of the open aside elements
 
     def flush(self) -> None:
         if not self.parts:
@@ -75,6 +110,8 @@ class _Walker:
             block = self.stack[-2] if len(self.stack) > 1 else 0
             line = Line(text, block, len(WORD.findall(text)))
             line.link = min(1.0, self.link_chars / len(text))
+            line.containers = tuple(self.containers)
+            line.asides = tuple(self.asides)
             self.lines.append(line)
         self.parts, self.link_chars = [], 0
 
@@ -93,10 +130,16 @@ class _Walker:
             self.flush()
             return
         block = tag in _BLOCK_TAGS
+        rank, aside = None, False
         if block:
             self.flush()
             self.serial += 1
             self.stack.append(self.serial)
+            rank, aside = _container_rank(el, tag), _aside(el, tag)
+            if rank is not None:
+                self.containers.append((self.serial, rank))
+            if aside:
+                self.asides.append(self.serial)
         self.add(el.text, link)
         for child in el:
             self.walk(child, link)
@@ -104,6 +147,10 @@ class _Walker:
         if block:
             self.flush()
             self.stack.pop()
+            if rank is not None:
+                self.containers.pop()
+            if aside:
+                self.asides.pop()
 
 
 def html_lines(tree: etree._Element) -> list[Line]:

@@ -39,6 +39,12 @@ class Line:
     listed: bool = False
     meta: bool = False
     link: float = 0.0  # share of the line's characters in links (HTML only)
+    # HTML only: the body containers the line is in, (element serial, rank) outermost first,
+    # and the asides (menus, share buttons, related links, comments) it is in, by serial
+    containers: tuple[tuple[int, int], ...] = ()
+    asides: tuple[int, ...] = ()
+    template: bool = False  # repeated on the page (see classify)
+    teaser: bool = False  # in a block of teasers
 
     @property
     def linked(self) -> bool:
@@ -95,7 +101,7 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
     counts = Counter(line.text for line in out)
     for line in out:
         if counts[line.text] >= _TEMPLATE_REPEATS:
-            line.chrome, line.boundary, line.body = True, True, False
+            line.chrome, line.boundary, line.body, line.template = True, True, False, True
     # A block of three or more lines, mostly not prose, is a menu or a list of links; a block of
     # teasers is not the article, prose or not.
     by_block: dict[int, list[Line]] = {}
@@ -110,6 +116,7 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
         if teasers or prose < _LIST_PROSE_SHARE * chars:
             for m in members:
                 m.listed = m.listed or teasers or not m.body
+                m.teaser = teasers
                 m.body = m.body and not teasers
     return out
 
