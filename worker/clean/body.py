@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from worker.clean.lines import BODY_WORDS, Line
+from worker.clean.metadata import PageMeta
 from worker.clean.normalize import text_key
 from worker.clean.titles import headings
 
@@ -27,6 +28,7 @@ class Parts:
     date: str | None = None
     span: tuple[int, int] = (0, 0)  # the lines [start, stop) the body was found in
     lines: list[str] = field(default_factory=list)  # all the page's lines
+    meta: PageMeta = field(default_factory=PageMeta)  # what the page says of itself (HTML)
 
 
 def _cost(line: Line) -> float:

@@ -26,6 +26,15 @@ _WORDED_DATE = re.compile(
 )
 
 
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_EN_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_EN_DATE = re.compile(  # "August 25, 2024", "Aug. 25th 2024", "25 August 2024"
+    rf"\b(?:({_EN_MONTH}) (\d\d?)(?:st|nd|rd|th)?,? ((?:19|20)\d\d)"
+    rf"|(\d\d?)(?:st|nd|rd|th)? (?:of )?({_EN_MONTH}),? ((?:19|20)\d\d))\b",
+    re.IGNORECASE,
+)
+
+
 def _iso(year: int, month: int, day: int) -> str | None:
     """``YYYY-MM-DD`` when it is a real date between 1990 and next year."""
     if year < 100:
@@ -38,7 +47,7 @@ def _iso(year: int, month: int, day: int) -> str | None:
 
 
 def _find_date(text: str, iso: bool = True) -> str | None:
-    """The first date written in ``text`` (ISO, dd.mm.yyyy or "5 января 2012")."""
+    """The first date written in ``text`` (ISO, dd.mm.yyyy, "5 января 2012", "May 5, 2012")."""
     found = []
     if iso and (m := _ISO_DATE.search(text)):
         found.append((m.start(), _iso(int(m[1]), int(m[2]), int(m[3]))))
@@ -47,6 +56,10 @@ def _find_date(text: str, iso: bool = True) -> str | None:
     if m := _WORDED_DATE.search(text):
         month = next(i for i, s in enumerate(_MONTH_STEMS, 1) if m[2].lower().startswith(s))
         found.append((m.start(), _iso(int(m[3]), month, int(m[1]))))
+    if m := _EN_DATE.search(text):
+        name, day, year = (m[1], m[2], m[3]) if m[1] else (m[5], m[4], m[6])
+        month = _EN_MONTHS.index(name[:3].lower()) + 1
+        found.append((m.start(), _iso(int(year), month, int(day))))
     return min((f for f in found if f[1]), default=(0, None))[1]
 
 

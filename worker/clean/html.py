@@ -72,19 +72,16 @@ _ASIDE_CLASS = re.compile(
 )
 
 
-def _container_rank(el: etree._Element, tag: str) -> int | None:
-    if el.get("itemprop") == "articleBody" or _BODY_CLASS.search(
-        f"{el.get('class') or ''} {el.get('id') or ''}"
-    ):
-        return 0
-    return {"article": 1, "main": 2}.get(tag)
-
-
-def _aside(el: etree._Element, tag: str) -> bool:
-    if tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary"):
-        return True
-    names = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
-    return bool(names) and bool(_ASIDE_CLASS.search(names))
+def _roles(el: etree._Element, tag: str) -> tuple[int | None, bool]:
+    """The element's rank as a body container (None: not one) and whether it is an aside."""
+    names = el.get("class") or ""
+    if el.get("id"):
+        names = f"{names} {el.get('id')}"
+    rank = {"article": 1, "main": 2}.get(tag)
+    if el.get("itemprop") == "articleBody" or (names and _BODY_CLASS.search(names)):
+        rank = 0
+    aside = tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary")
+    return rank, aside or bool(names and _ASIDE_CLASS.search(names))
 
 
 class _Walker:
@@ -135,7 +132,7 @@ class _Walker:
             self.flush()
             self.serial += 1
             self.stack.append(self.serial)
-            rank, aside = _container_rank(el, tag), _aside(el, tag)
+            rank, aside = _roles(el, tag)
             if rank is not None:
                 self.containers.append((self.serial, rank))
             if aside:

@@ -8,9 +8,12 @@ import re
 TERMINAL = re.compile(r"[.!?…][»\"”’)\]]*$")
 HEADLINE_END = re.compile(r"[^.,;:]$")
 MONTHS = "январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр"
+EN_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 LINE_DATE = re.compile(
     rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}\b"
-    rf"|\b\d{{1,2}} (?:{MONTHS})\w*|\b(?:сегодня|вчера)\b",
+    rf"|\b\d{{1,2}} (?:{MONTHS})\w*|\b(?:сегодня|вчера)\b"
+    rf"|\b(?:{EN_MONTHS})[a-z]*\.? \d{{1,2}}\b"
+    rf"|\b\d{{1,2}} (?:{EN_MONTHS})[a-z]*\.? (?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 _SOCIAL = r"telegram|телеграм\w*|vk|вконтакте|facebook|twitter|youtube|дзен\w*|одноклассник\w*"

@@ -8,7 +8,7 @@ from worker.clean.dates import page_date
 from worker.clean.html import html_lines, parse
 from worker.clean.language import detect_language
 from worker.clean.lines import classify, text_lines
-from worker.clean.metadata import meta_tags
+from worker.clean.metadata import meta_tags, page_meta
 from worker.clean.normalize import one_line, split_lines, text_key
 from worker.clean.titles import html_title
 from worker.errors import BadArticle
@@ -32,8 +32,9 @@ def clean_html(html: str, url: str | None = None, chrome: set[str] | None = None
     lines = classify(page, chrome)
     parts = find_body(lines, html_title(tree, meta), dom=True)
     parts.lines = [line.text for line in page]
-    parts.author = page_author(tree, meta, lines, parts.span)
-    parts.date = page_date(tree, meta, url, lines, parts.span)
+    parts.meta = page_meta(tree, meta)
+    parts.author = (parts.meta.authors or [None])[0] or page_author(tree, meta, lines, parts.span)
+    parts.date = parts.meta.published or page_date(tree, meta, url, lines, parts.span)
     return parts
 
 
@@ -73,7 +74,7 @@ def clean_page(
         parts.title = title or parts.title
     if not parts.paragraphs and raw.text and raw.text.strip():
         found = clean_text(raw.text, parts.title, chrome)
-        found.author, found.date = parts.author, parts.date
+        found.author, found.date, found.meta = parts.author, parts.date, parts.meta
         parts = found
     given = text_key(parts.title) if parts.title else None
     text = "\n\n".join(p for p in parts.paragraphs if p and text_key(p) != given)
@@ -87,8 +88,15 @@ def clean_page(
         title=one_line(parts.title),
         subtitle=subtitle if subtitle and text_key(subtitle) != given else None,
         author=parts.author,
-        authors=[parts.author] if parts.author else [],
+        authors=parts.meta.authors or ([parts.author] if parts.author else []),
         published_at=raw.published_at or parts.date or None,
         language=detect_language(text),
+        modified_at=parts.meta.modified,
+        description=parts.meta.description,
+        canonical_url=parts.meta.canonical_url,
+        site_name=parts.meta.site_name,
+        section=parts.meta.section,
+        tags=parts.meta.tags,
+        image_url=parts.meta.image_url,
     )
     return cleaned, parts.lines
