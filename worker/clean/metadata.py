@@ -32,7 +32,7 @@ def meta_tags(tree: etree._Element) -> dict[str, str]:
 
 @dataclass
 class PageMeta:
-    title: str | None = None
+    title: str | None = None  # JSON-LD headline (see titles.html_title)
     description: str | None = None
     authors: list[str] = field(default_factory=list)
     published: str | None = None  # ISO 8601, with the time and zone the page gives
@@ -171,7 +171,7 @@ def page_meta(tree: etree._Element, meta: dict[str, str]) -> PageMeta:
     canonical = tree.xpath('string(//link[@rel="canonical"]/@href)').strip() or None
     tags = [one_line(el.get("content")) for el in tree.xpath('//meta[@property="article:tag"]')]
     return PageMeta(
-        title=one_line(_first(*_names(article.get("headline")), meta.get("og:title"))),
+        title=one_line(_first(*_names(article.get("headline")))),
         description=one_line(
             _first(
                 article.get("description") if isinstance(article.get("description"), str) else None,

@@ -30,9 +30,10 @@ def clean_html(html: str, url: str | None = None, chrome: set[str] | None = None
     meta = meta_tags(tree)
     page = html_lines(tree)
     lines = classify(page, chrome)
-    parts = find_body(lines, html_title(tree, meta), dom=True)
+    found = page_meta(tree, meta)
+    parts = find_body(lines, html_title(tree, meta, found.title), dom=True)
     parts.lines = [line.text for line in page]
-    parts.meta = page_meta(tree, meta)
+    parts.meta = found
     parts.author = (parts.meta.authors or [None])[0] or page_author(tree, meta, lines, parts.span)
     parts.date = parts.meta.published or page_date(tree, meta, url, lines, parts.span)
     return parts

@@ -12,7 +12,9 @@ from worker.clean.lines import HEADING_WINDOW, Line
 from worker.clean.normalize import WORD, one_line, text_key
 from worker.clean.patterns import is_chrome
 
-_TITLE_SEPARATOR = re.compile(r"(\s+(?:[|/»«:]|//|::|-|–|—)\s+|:\s+(?=\S+$))")
+_TITLE_SEPARATOR = re.compile(r"(\s+(?:[|/»«:]|//|::|-|–|—)\s+|:\s+(?=\S+$)|\s*:{2,}\s*)")
+# Separators no headline uses: the parts they join are the headline and the site's labels
+_STRONG_SEPARATOR = re.compile(r"\s*(?:\||//|:{2,})\s*")
 _SITE_NAME = re.compile(r"[A-Za-z]|\.\w|новост|газет|агентств|журнал|портал|информ", re.IGNORECASE)
 
 
@@ -77,21 +79,40 @@ def clean_title(title: str | None) -> str | None:
         del parts[-2:]
     while len(parts) > 2 and _site_name(parts[0]):
         del parts[:2]
+    if any(_STRONG_SEPARATOR.fullmatch(sep) for sep in parts[1::2]):
+        # "Headline | Rubric": the longest part is the headline, the rest labels
+        pieces = [p for p in _STRONG_SEPARATOR.split("".join(parts)) if p.strip()]
+        return max(pieces, key=lambda p: len(WORD.findall(p)), default=None)
     return "".join(parts)
 
 
-def html_title(tree: etree._Element, meta: dict[str, str]) -> str | None:
-    """The headline: og:title, an <h1> or <h2> repeated in the <title>, or the <title> without
-    its site name."""
+def html_title(
+    tree: etree._Element, meta: dict[str, str], headline: str | None = None
+) -> str | None:
+    """The headline: an <h1> (else <h2>) that the <title>, og:title or JSON-LD ``headline``
+    repeats and that holds a good part of it (a section's name is not the headline); else the
+    JSON-LD headline, og:title or <title> without the site's name."""
     page_title = one_line(tree.findtext(".//title"))
-    hint = text_key(page_title or "")
-    social = meta.get("og:title") or meta.get("twitter:title")
-    candidates = [social, *(element_text(el) for el in tree.iter("h1", "h2"))]
-    for candidate in candidates:
-        candidate = one_line(candidate)
-        if candidate and len(WORD.findall(candidate)) >= 2 and text_key(candidate) in hint:
-            return candidate
-    social = one_line(social)
+    social = one_line(meta.get("og:title") or meta.get("twitter:title"))
+    headline = one_line(headline)
+    hints = [text_key(t) for t in (page_title, social, headline) if t]
+    least = min(
+        (len(WORD.findall(clean_title(t) or "")) for t in (page_title, social, headline) if t),
+        default=0,
+    )
+    for tag in ("h1", "h2"):
+        for el in tree.iter(tag):
+            candidate = one_line(element_text(el))
+            if not candidate or len(words := WORD.findall(candidate)) < 2:
+                continue
+            key = text_key(candidate)
+            if any(key in hint for hint in hints) and len(words) >= _TITLE_SHARE * least:
+                return candidate
+    if headline and len(WORD.findall(headline)) >= 2:
+        return headline
     if social and len(WORD.findall(social)) >= 3 and not is_chrome(social):
         return clean_title(social)
     return clean_title(page_title)
+
+
+_TITLE_SHARE = 0.5  # a headline shown on the page has at least this share of the title's words
