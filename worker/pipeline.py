@@ -76,7 +76,12 @@ def run_clean(
     if chrome and domain:
         with contextlib.suppress(redis.RedisError):
             known = chrome.known(domain)
-    cleaned, lines = clean.clean_page(raw, chrome=known, max_text_chars=settings.max_text_chars)
+    cleaned, lines = clean.clean_page(
+        raw,
+        chrome=known,
+        max_text_chars=settings.max_text_chars,
+        min_text_chars=settings.min_text_chars,
+    )
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
     if chrome and domain:

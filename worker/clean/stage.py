@@ -52,19 +52,30 @@ def warm_up() -> None:
 
 
 def clean(
-    raw: RawArticle, *, chrome: set[str] | None = None, max_text_chars: int = 200_000
+    raw: RawArticle,
+    *,
+    chrome: set[str] | None = None,
+    max_text_chars: int = 200_000,
+    min_text_chars: int = 0,
 ) -> Clean:
     """The article's main text, title, subtitle, author, date and language.
 
     ``chrome``: hashes (:func:`~worker.clean.chrome.line_hash`) of lines known to be the
     source's chrome (:meth:`~worker.clean.chrome.SourceChrome.known`); they are dropped.
-    Raises :class:`BadArticle` when nothing is left or the text is longer than ``max_text_chars``.
+    Raises :class:`BadArticle` when nothing is left, the text is shorter than ``min_text_chars``
+    ("too short after cleaning") or longer than ``max_text_chars``.
     """
-    return clean_page(raw, chrome=chrome, max_text_chars=max_text_chars)[0]
+    return clean_page(
+        raw, chrome=chrome, max_text_chars=max_text_chars, min_text_chars=min_text_chars
+    )[0]
 
 
 def clean_page(
-    raw: RawArticle, *, chrome: set[str] | None = None, max_text_chars: int = 200_000
+    raw: RawArticle,
+    *,
+    chrome: set[str] | None = None,
+    max_text_chars: int = 200_000,
+    min_text_chars: int = 0,
 ) -> tuple[Clean, list[str]]:
     """:func:`clean`, and all the lines of the page: what
     :meth:`~worker.clean.chrome.SourceChrome.learn` counts."""
@@ -81,6 +92,8 @@ def clean_page(
     text = "\n\n".join(p for p in parts.paragraphs if p and text_key(p) != given)
     if not text:
         raise BadArticle("empty after cleaning")
+    if len(text) < min_text_chars:
+        raise BadArticle(f"too short after cleaning: {len(text)} chars < {min_text_chars}")
     if len(text) > max_text_chars:
         raise BadArticle(f"clean text too long: {len(text)} chars > {max_text_chars}")
     subtitle = one_line(parts.subtitle)

@@ -14,7 +14,7 @@ from worker.clean.patterns import is_chrome
 
 _TITLE_SEPARATOR = re.compile(r"(\s+(?:[|/»«:]|//|::|-|–|—)\s+|:\s+(?=\S+$)|\s*:{2,}\s*)")
 # Separators no headline uses: the parts they join are the headline and the site's labels
-_STRONG_SEPARATOR = re.compile(r"\s*(?:\||//|:{2,})\s*")
+_STRONG_SEPARATOR = re.compile(r"\s*(?:\||//|:{2,})\s*|\s+/\s+")
 _SITE_NAME = re.compile(r"[A-Za-z]|\.\w|новост|газет|агентств|журнал|портал|информ", re.IGNORECASE)
 
 
@@ -80,9 +80,9 @@ def clean_title(title: str | None) -> str | None:
     while len(parts) > 2 and _site_name(parts[0]):
         del parts[:2]
     if any(_STRONG_SEPARATOR.fullmatch(sep) for sep in parts[1::2]):
-        # "Headline | Rubric": the longest part is the headline, the rest labels
+        # "Headline | Rubric", "Headline / Standfirst / Date": the first part is the headline
         pieces = [p for p in _STRONG_SEPARATOR.split("".join(parts)) if p.strip()]
-        return max(pieces, key=lambda p: len(WORD.findall(p)), default=None)
+        return pieces[0] if pieces else None
     return "".join(parts)
 
 
@@ -112,7 +112,16 @@ def html_title(
         return headline
     if social and len(WORD.findall(social)) >= 3 and not is_chrome(social):
         return clean_title(social)
-    return clean_title(page_title)
+    title = clean_title(page_title)
+    # "News - Section - Site": what is left is a section's name, a link in the site's menu; the
+    # page's only <h1> is then the headline
+    links = {text_key(element_text(a)) for a in tree.iter("a")}
+    h1s = {t for el in tree.iter("h1") if (t := one_line(element_text(el)))}
+    if title and text_key(title) in links and len(h1s) == 1:
+        (h1,) = h1s
+        if len(WORD.findall(h1)) >= 3 and not is_chrome(h1):
+            return h1
+    return title
 
 
 _TITLE_SHARE = 0.5  # a headline shown on the page has at least this share of the title's words
