@@ -117,7 +117,8 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
     if container is not None:
         contained = _contained(lines, container, [lines[i] for i in keep if lines[i].body])
         if contained:  # and the stretch's own paragraphs outside it (a lead above it)
-            keep = [i for i in keep if lines[i].body and i < contained[0]] + contained
+            lead = [i for i in keep if i < contained[0] and lines[i].body]
+            keep = [i for i in lead if not _inside(lines[i], container)] + contained
         else:
             container = None
     start = keep[0]
@@ -157,6 +158,10 @@ def _container(lines: list[Line], keep: list[int]) -> int | None:
     return min(found, key=lambda c: (c[1], -c[0]))[0]
 
 
+def _inside(line: Line, container: int) -> bool:
+    return any(serial == container for serial, _ in line.containers)
+
+
 def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int]:
     """The lines of the container that are the article's: not in an aside within it (serials
     grow in document order, so an aside opened after the container is inside it), not links,
@@ -170,7 +175,7 @@ def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int
     asides = {a for a, n in held.items() if a > container and n < _CONTAINED_SHARE * total}
     keep, words = [], 0
     for i, line in enumerate(lines):
-        if not any(serial == container for serial, _ in line.containers):
+        if not _inside(line, container):
             continue
         if asides.intersection(line.asides) or line.linked or (line.meta and not line.body):
             continue
@@ -178,13 +183,21 @@ def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int
             continue
         keep.append(i)
         words += line.words if line.body else 0
-    if words < _CONTAINED_SHARE * total:
+    outside = sum(line.words for line in prose if asides.intersection(line.asides))
+    if words < _CONTAINED_SHARE * (total - outside):
         return []
     # from its first paragraph to its last: headings, lists and short lines between them are the
-    # article's, what stands before or after them in the container (forms, widgets) is not
+    # article's, what stands before or after them in the container (forms, widgets) is not,
+    # but for a list that ends the article
     first = next(n for n, i in enumerate(keep) if lines[i].body)
-    last = max(n for n, i in enumerate(keep) if lines[i].body)
-    return keep[first : last + 1]
+    stop = max(n for n, i in enumerate(keep) if lines[i].body) + 1
+    # a list that ends the article (and its heading) is the article's too
+    while stop < len(keep) and (
+        lines[keep[stop]].item
+        or (stop + 1 < len(keep) and lines[keep[stop + 1]].item and lines[keep[stop]].words < 12)
+    ):
+        stop += 1
+    return keep[first:stop]
 
 
 def _repeated(key: str, later: list[tuple[str, str]]) -> bool:

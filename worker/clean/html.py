@@ -97,6 +97,7 @@ class _Walker:
         self.link_chars = 0
         self.containers: list[tuple[int, int]] = []  # (serial, rank) of the open containers
         self.asides: list[int] = []  # serials of the open aside elements
+        self.items = 0  # open list items
 
     def flush(self) -> None:
         if not self.parts:
@@ -109,6 +110,7 @@ class _Walker:
             line.link = min(1.0, self.link_chars / len(text))
             line.containers = tuple(self.containers)
             line.asides = tuple(self.asides)
+            line.item = self.items > 0
             self.lines.append(line)
         self.parts, self.link_chars = [], 0
 
@@ -137,6 +139,8 @@ class _Walker:
                 self.containers.append((self.serial, rank))
             if aside:
                 self.asides.append(self.serial)
+        item = tag in ("li", "dd", "dt")
+        self.items += item
         self.add(el.text, link)
         for child in el:
             self.walk(child, link)
@@ -148,6 +152,7 @@ class _Walker:
                 self.containers.pop()
             if aside:
                 self.asides.pop()
+        self.items -= item
 
 
 def html_lines(tree: etree._Element) -> list[Line]:

@@ -45,6 +45,7 @@ class Line:
     asides: tuple[int, ...] = ()
     template: bool = False  # repeated on the page (see classify)
     teaser: bool = False  # in a block of teasers
+    item: bool = False  # in a list item (HTML only)
 
     @property
     def linked(self) -> bool:
