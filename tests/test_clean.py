@@ -263,7 +263,7 @@ def test_html_metadata_title_author_date():
     result = clean(RawArticle(html=html))
     assert result.title == "Жители Омска ждут эпидемию гриппа"
     assert result.author == "Иван Петров"
-    assert result.published_at == "2012-01-17"
+    assert result.published_at == "2012-01-17T10:30:00+06:00"  # with its time and zone
     assert result.text.split("\n\n") == [
         "Эпидемию гриппа в Омске ожидают в феврале, сообщили в областном минздраве.",
         "Врачи советуют сделать прививку заранее и чаще мыть руки в общественных местах.",

@@ -9,6 +9,7 @@ from lxml import etree
 
 from worker.clean.html import element_text
 from worker.clean.lines import Line, around
+from worker.clean.metadata import iso_datetime
 from worker.clean.patterns import MONTHS
 
 _DATE_KEYS = (
@@ -78,10 +79,11 @@ def _meta_date(tree: etree._Element, meta: dict[str, str], url: str | None) -> s
 
 
 def _marked_date(tree: etree._Element) -> str | None:
-    """The first date of a <time> or itemprop="datePublished" element."""
+    """The first date of a <time> or itemprop="datePublished" element (with its time where
+    its attribute has one)."""
     for el in tree.xpath('//*[@itemprop="datePublished"]|//time'):
-        text = el.get("datetime") or el.get("content") or element_text(el)
-        if date := _find_date(text):
+        value = el.get("datetime") or el.get("content")
+        if date := iso_datetime(value) or _find_date(value or element_text(el)):
             return date
     return None
 

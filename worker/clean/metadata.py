@@ -167,7 +167,6 @@ def page_meta(tree: etree._Element, meta: dict[str, str]) -> PageMeta:
         for a in (one_line(meta.get(k)) for k in ("author", "article:author", "dc.creator"))
         if a and not _PERSONLESS.search(a)
     ]
-    time_el = next((el.get("datetime") for el in tree.iter("time") if el.get("datetime")), None)
     canonical = tree.xpath('string(//link[@rel="canonical"]/@href)').strip() or None
     tags = [one_line(el.get("content")) for el in tree.xpath('//meta[@property="article:tag"]')]
     return PageMeta(
@@ -186,8 +185,6 @@ def page_meta(tree: etree._Element, meta: dict[str, str]) -> PageMeta:
             meta.get("article:published_time"),
             meta.get("og:article:published_time"),
             meta.get("published_time"),
-            prop("datePublished"),
-            time_el,
         ),
         modified=times(
             article.get("dateModified") if isinstance(article.get("dateModified"), str) else None,
