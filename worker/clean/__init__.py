@@ -14,14 +14,13 @@ One concern a module:
 - :mod:`~worker.clean.html` — HTML walking: one line per block element, link shares, blocks.
 - :mod:`~worker.clean.titles`, :mod:`~worker.clean.authors`, :mod:`~worker.clean.dates`,
   :mod:`~worker.clean.metadata` — what the page says of itself.
-- :mod:`~worker.clean.language` — the language of the text.
 - :mod:`~worker.clean.chrome` — per-source chrome learned from the lines a source repeats.
 - :mod:`~worker.clean.stage` — the stage's entry points (:func:`clean`, :func:`clean_page`).
 """
 
-from worker.clean.language import detect_language
 from worker.clean.normalize import normalize
 from worker.clean.stage import clean, clean_html, clean_page, clean_text, warm_up
+from worker.text import detect_language
 
 __all__ = [
     "clean",

@@ -10,15 +10,13 @@ from lxml import etree
 from worker.clean.html import element_text
 from worker.clean.lines import Line, around
 from worker.clean.metadata import iso_datetime
-from worker.clean.patterns import MONTHS
+from worker.text import MONTHS, month_number
 
 _DATE_KEYS = (
     "article:published_time", "og:article:published_time", "datepublished", "published_time",
     "pubdate", "publishdate", "publish-date", "date", "dc.date", "dc.date.issued",
     "dcterms.created", "dcterms.date", "sailthru.date",
 )  # fmt: skip
-_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр",
-                "октябр", "ноябр", "декабр")  # fmt: skip
 _ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)")
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]?(\d\d)[/-]?(\d\d)(?=/|\D)")
 _NUMERIC_DATE = re.compile(r"\b(\d\d?)\.(\d\d?)\.((?:19|20)?\d\d)\b")
@@ -55,7 +53,7 @@ def _find_date(text: str, iso: bool = True) -> str | None:
     if m := _NUMERIC_DATE.search(text):
         found.append((m.start(), _iso(int(m[3]), int(m[2]), int(m[1]))))
     if m := _WORDED_DATE.search(text):
-        month = next(i for i, s in enumerate(_MONTH_STEMS, 1) if m[2].lower().startswith(s))
+        month = month_number(m[2]) or 0
         found.append((m.start(), _iso(int(m[3]), month, int(m[1]))))
     if m := _EN_DATE.search(text):
         name, day, year = (m[1], m[2], m[3]) if m[1] else (m[5], m[4], m[6])

@@ -15,8 +15,8 @@ from worker.clean.patterns import (
     HEADLINE_END,
     LINE_DATE,
     MARKER,
-    TERMINAL,
 )
+from worker.text import ENDS_SENTENCE
 
 # Tuned on the dev set (../shared/eval/clean); F1 moves by less than 0.01 across wide ranges.
 BODY_WORDS = 8  # a prose line has at least this many words and ends like a sentence
@@ -94,7 +94,7 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
             words >= BODY_WORDS
             and not line.chrome
             and not line.linked
-            and bool(TERMINAL.search(text))
+            and bool(ENDS_SENTENCE.search(text))
             and not text.endswith(("...", "…"))  # a teaser cut short
         )
         line.listed = line.linked

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-TERMINAL = re.compile(r"[.!?…][»\"”’)\]]*$")
+from worker.text import MONTHS
+
 HEADLINE_END = re.compile(r"[^.,;:]$")
-MONTHS = "январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр"
 EN_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 LINE_DATE = re.compile(
     rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}\b"

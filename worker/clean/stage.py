@@ -6,13 +6,13 @@ from worker.clean.authors import page_author
 from worker.clean.body import Parts, find_body
 from worker.clean.dates import page_date
 from worker.clean.html import html_lines, parse
-from worker.clean.language import detect_language
 from worker.clean.lines import classify, text_lines
 from worker.clean.metadata import meta_tags, page_meta
 from worker.clean.normalize import one_line, split_lines, text_key
 from worker.clean.titles import html_title
 from worker.errors import BadArticle
 from worker.schema import Clean, RawArticle
+from worker.text import detect_language
 
 
 def clean_text(text: str, title: str | None = None, chrome: set[str] | None = None) -> Parts:
