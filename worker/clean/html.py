@@ -49,6 +49,24 @@ def _hidden(el: etree._Element) -> bool:
     return el.get("hidden") is not None or bool(style and _HIDDEN.search(style))
 
 
+def _misnested(el: etree._Element, tag: str) -> bool:
+    """A button the parser made the parent of the page's paragraphs (an unclosed <button>)."""
+    return tag == "button" and el.find(".//p") is not None
+
+
+_HELD_CHARS = 2000  # a hidden element with this much text is content a script shows
+
+
+def _held(el: etree._Element) -> bool:
+    """Whether a hidden element holds the page's content (shown by a script): long text,
+    mostly not in links."""
+    chars = sum(len(t.strip()) for t in el.itertext())
+    if chars < _HELD_CHARS:
+        return False
+    linked = sum(len(t.strip()) for a in el.iter("a") for t in a.itertext())
+    return linked < 0.5 * chars
+
+
 def _counter(el: etree._Element) -> bool:
     """A link that is only a number: a comment counter, a page number or a footnote mark."""
     return el.tag == "a" and not len(el) and (el.text or "").strip().isdigit()
@@ -122,7 +140,9 @@ class _Walker:
 
     def walk(self, el: etree._Element, link: bool = False) -> None:
         tag = el.tag
-        if not isinstance(tag, str) or tag in _SKIP_TAGS or _hidden(el) or _counter(el):
+        if not isinstance(tag, str) or _counter(el):
+            return
+        if (tag in _SKIP_TAGS and not _misnested(el, tag)) or (_hidden(el) and not _held(el)):
             return
         link = link or tag == "a"
         if tag == "br":
