@@ -113,9 +113,13 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
     best = max(total for _, _, total in segments)
     start, stop, _ = next(s for s in segments if s[2] >= _FIRST_SHARE * best)
     keep = _same_block(lines, start, stop) if dom else list(range(start, stop))
-    container = _container(lines, keep) if dom else None
+    marked = _container(lines, keep) if dom else None
+    container = marked if marked is not None or not dom else _common_block(lines, keep)
     if container is not None:
-        contained = _contained(lines, container, [lines[i] for i in keep if lines[i].body])
+        prose = [lines[i] for i in keep if lines[i].body]
+        if marked is None:  # a block found by its prose alone: its section markers end it
+            _bound(lines, keep, container)
+        contained = _contained(lines, container, prose)
         if contained:  # and the stretch's own paragraphs outside it (a lead above it)
             lead = [i for i in keep if i < contained[0] and lines[i].body]
             keep = [i for i in lead if not _inside(lines[i], container)] + contained
@@ -156,6 +160,43 @@ def _container(lines: list[Line], keep: list[int]) -> int | None:
     if not found:
         return None
     return min(found, key=lambda c: (c[1], -c[0]))[0]
+
+
+def _common_block(lines: list[Line], keep: list[int]) -> int | None:
+    """Without a marked body container: the innermost element around the stretch's first
+    paragraph that holds most of the page's prose (an article whose paragraphs are broken up by
+    repeated labels, tables or widgets into several stretches); it becomes a container."""
+    prose = [line for line in lines if line.body]
+    total = sum(line.words for line in prose)
+    first = next((lines[i] for i in keep if lines[i].body), None)
+    if first is None or not total:
+        return None
+    words: Counter[int] = Counter()
+    for line in prose:
+        for serial in line.path:
+            words[serial] += line.words
+    found = [s for s in first.path if s and words[s] >= _CONTAINED_SHARE * total]
+    if not found:
+        return None
+    block = found[-1]
+    for line in lines:
+        if block in line.path:
+            line.containers = (*line.containers, (block, 3))
+    return block
+
+
+def _bound(lines: list[Line], keep: list[int], block: int) -> None:
+    """Take the lines of ``block`` before the last section marker above the stretch, and from
+    the first one below it on, out of the block ("Комментарии", "Читайте также": what follows
+    is not the article)."""
+    start, stop = keep[0], keep[-1]
+    above = [i for i in range(start) if lines[i].boundary and not lines[i].template]
+    below = [i for i in range(stop + 1, len(lines)) if lines[i].boundary and not lines[i].template]
+    first = above[-1] + 1 if above else 0
+    last = below[0] if below else len(lines)
+    for i, line in enumerate(lines):
+        if (i < first or i >= last) and block in line.path:
+            line.containers = tuple(c for c in line.containers if c[0] != block)
 
 
 def _inside(line: Line, container: int) -> bool:

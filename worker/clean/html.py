@@ -127,6 +127,7 @@ class _Walker:
             line = Line(text, block, len(WORD.findall(text)))
             line.link = min(1.0, self.link_chars / len(text))
             line.containers = tuple(self.containers)
+            line.path = tuple(self.stack)
             line.asides = tuple(self.asides)
             line.item = self.items > 0
             self.lines.append(line)

@@ -46,6 +46,7 @@ class Line:
     template: bool = False  # repeated on the page (see classify)
     teaser: bool = False  # in a block of teasers
     item: bool = False  # in a list item (HTML only)
+    path: tuple[int, ...] = ()  # the serials of the block elements it is in (HTML only)
 
     @property
     def linked(self) -> bool:
