@@ -199,6 +199,11 @@ def _bound(lines: list[Line], keep: list[int], block: int) -> None:
             line.containers = tuple(c for c in line.containers if c[0] != block)
 
 
+def _labels(line: Line, after: list[Line], links: set[int]) -> bool:
+    """Whether ``line`` heads the block of links that comes right after it, in its block."""
+    return bool(after) and after[0].block in links and line.block in after[0].path
+
+
 def _inside(line: Line, container: int) -> bool:
     return any(serial == container for serial, _ in line.containers)
 
@@ -214,9 +219,15 @@ def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int
         for aside in line.asides:
             held[aside] += line.words
     asides = {a for a, n in held.items() if a > container and n < _CONTAINED_SHARE * total}
+    members: Counter[int] = Counter(line.block for line in lines)
+    linked: Counter[int] = Counter(line.block for line in lines if line.linked)
+    links = {b for b in members if members[b] >= 3 and 2 * linked[b] >= members[b]}
     keep, words = [], 0
     for i, line in enumerate(lines):
         if not _inside(line, container):
+            continue
+        # a block of links (an ad box, "Related") goes, and its label with it
+        if not line.body and (line.block in links or _labels(line, lines[i + 1 : i + 2], links)):
             continue
         if asides.intersection(line.asides) or line.linked or (line.meta and not line.body):
             continue
