@@ -242,6 +242,13 @@ def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int
     # article's, what stands before or after them in the container (forms, widgets) is not,
     # but for a list that ends the article
     first = next(n for n, i in enumerate(keep) if lines[i].body)
+    # a lead without its full stop, right above the first paragraph
+    while (
+        first > 0
+        and lines[keep[first - 1]].words >= BODY_WORDS
+        and keep[first - 1] + 1 == keep[first]
+    ):
+        first -= 1
     stop = max(n for n, i in enumerate(keep) if lines[i].body) + 1
     # a list that ends the article (and its heading) is the article's too
     while stop < len(keep) and (
