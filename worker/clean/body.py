@@ -163,8 +163,8 @@ def _container(lines: list[Line], keep: list[int]) -> int | None:
 
 
 def _common_block(lines: list[Line], keep: list[int]) -> int | None:
-    """Without a marked body container: the innermost element around the stretch's first
-    paragraph that holds most of the page's prose (an article whose paragraphs are broken up by
+    """Without a marked body container: the innermost element around the stretch's
+    paragraphs that holds most of the page's prose (an article whose paragraphs are broken up by
     repeated labels, tables or widgets into several stretches); it becomes a container."""
     prose = [line for line in lines if line.body]
     total = sum(line.words for line in prose)
@@ -175,7 +175,12 @@ def _common_block(lines: list[Line], keep: list[int]) -> int | None:
     for line in prose:
         for serial in line.path:
             words[serial] += line.words
-    found = [s for s in first.path if s and words[s] >= _CONTAINED_SHARE * total]
+    stretch = [lines[i] for i in keep if lines[i].body]
+    found = [  # around the stretch's every paragraph, not the first one's own element
+        s
+        for s in first.path[:-1]
+        if s and words[s] >= _CONTAINED_SHARE * total and all(s in ln.path for ln in stretch)
+    ]
     if not found:
         return None
     block = found[-1]
