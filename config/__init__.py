@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         200_000, description="Clean text longer than this is dead-lettered."
     )
+    min_text_chars: int = Field(
+        80,
+        ge=0,
+        description="Clean text shorter than this is dead-lettered (too short after cleaning: "
+        "an error page, a paywall, a stub); 0 turns the check off.",
+    )
     learn_chrome: bool = Field(
         True,
         description="Learn per source (domain) which lines recur across its articles, and "

@@ -22,7 +22,7 @@ from config import Settings
 from worker import pgstore, pipeline
 from worker.alerts.engine import tokens, word_forms
 from worker.api import queries
-from worker.boilerplate import source_domain
+from worker.clean.chrome import source_domain
 from worker.sinks.postgres import PostgresSink
 from worker.text import fold
 

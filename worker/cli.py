@@ -284,8 +284,17 @@ def process(path: str) -> None:
     is_flag=True,
     help="clean: learn each source's chrome from its earlier pages, in file order.",
 )
+@click.option(
+    "--anchors/--no-anchors",
+    default=True,
+    show_default=True,
+    help="clean, html: also run trafilatura and readability-lxml on the same pages "
+    '(the `eval` extra) and print their figures under "anchors".',
+)
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
-def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
+def eval_(
+    task: str, file: Path, input_: str, replay: bool, anchors: bool, sentences: int | None
+) -> None:
     """Measure a stage on an evaluation file; print one JSON object of metrics.
 
     stories: labelled pairs (../shared/eval/dedup/*.jsonl) through the grouping step as a
@@ -304,7 +313,7 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
-        metrics = evaluate(file, input=input_, replay=replay)
+        metrics = evaluate(file, input=input_, replay=replay, anchors=anchors)
     elif task == "ner":
         from worker.evaluate.ner import evaluate
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from config import Settings
 from worker import charsets, clean
-from worker.boilerplate import SourceChrome, source_domain
+from worker.clean.chrome import SourceChrome, source_domain
 from worker.delivery.ledger import utcnow
 from worker.entities import extract
 from worker.errors import BadArticle
@@ -78,7 +78,12 @@ def run_clean(
     if chrome and domain:
         with contextlib.suppress(redis.RedisError):
             known = chrome.known(domain)
-    cleaned, lines = clean.clean_page(raw, chrome=known, max_text_chars=settings.max_text_chars)
+    cleaned, lines = clean.clean_page(
+        raw,
+        chrome=known,
+        max_text_chars=settings.max_text_chars,
+        min_text_chars=settings.min_text_chars,
+    )
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
     if chrome and domain:
@@ -160,6 +165,13 @@ def to_record(article: Article) -> Record:
         dates=e.dates,
         money=e.money,
         summary=article.summary,
+        authors=c.authors,
+        modified_at=c.modified_at,
+        description=c.description,
+        site_name=c.site_name,
+        section=c.section,
+        tags=c.tags,
+        image_url=c.image_url,
         duplicate_of=article.duplicate_of,
         story=article.story,
     )

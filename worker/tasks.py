@@ -22,8 +22,8 @@ from celery.signals import worker_init, worker_process_init
 from worker import pipeline
 from worker.alerts.dispatch import Call
 from worker.alerts.webhook import WebhookFailed
-from worker.boilerplate import source_domain
 from worker.celery_app import app
+from worker.clean.chrome import source_domain
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
 from worker.delivery.protocol import Ref, refs_of, task_name

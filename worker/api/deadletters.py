@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from config import Settings
-from worker.boilerplate import source_domain
+from worker.clean.chrome import source_domain
 from worker.delivery.ledger import DeadEntry, Ledger
 
 

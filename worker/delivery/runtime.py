@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from celery import Celery
 
     from worker.alerts.dispatch import Alerts
-    from worker.boilerplate import SourceChrome
+    from worker.clean.chrome import SourceChrome
     from worker.sinks import Sink
     from worker.stories.index import StoryIndex
 
@@ -59,7 +59,7 @@ class Runtime:
         """Chrome learned per source, in Redis; None unless ``NEWSWORKER_LEARN_CHROME``."""
         if not self.settings.learn_chrome:
             return None
-        from worker.boilerplate import SourceChrome
+        from worker.clean.chrome import SourceChrome
 
         return SourceChrome.in_redis(self.ledger.redis, self.ledger.keys.chrome)
 
