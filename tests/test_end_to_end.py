@@ -66,7 +66,8 @@ def _sample(batch) -> dict:
 
 def test_sample_is_clean(batch):
     record = _sample(batch)
-    assert record["schema_version"] == 1
+    assert record["schema_version"] == 2
+    assert record["duplicate_of"] is None and record["story"]["first_id"] == record["id"]
     assert record["title"] == "Президенты поговорили о Корее"
     assert record["subtitle"] == "Путин и Трамп договорились об организации личной встречи"
     paragraphs = record["text"].split("\n\n")

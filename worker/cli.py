@@ -79,7 +79,8 @@ def main() -> None:
 @main.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes [cores].")
 def up(concurrency: int | None) -> None:
-    """Start Redis (embedded unless NEWSWORKER_REDIS_URL is set), a worker and Flower.
+    """Start Redis and PostgreSQL (each embedded unless NEWSWORKER_REDIS_URL /
+    NEWSWORKER_POSTGRES_DSN names one), a worker, Flower and the HTTP API.
 
     Runs in the foreground; Ctrl-C stops all of them cleanly.
     """
@@ -92,15 +93,22 @@ def up(concurrency: int | None) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Fetch pages instead (queue NEWSWORKER_FETCH_QUEUE, NEWSWORKER_FETCH_CONCURRENCY "
+    "threads): what `newsworker watch` needs beside the workers.",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-def worker(celery_args: tuple[str, ...]) -> None:
+def worker(fetch: bool, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker against the configured broker (add one per machine to scale).
 
     Extra arguments go to `celery worker`.
     """
-    from worker.embedded import worker_command
+    from worker.embedded import fetch_worker_command, worker_command
 
-    cmd = worker_command(get_settings()) + list(celery_args)
+    command = fetch_worker_command if fetch else worker_command
+    cmd = command(get_settings()) + list(celery_args)
     os.execv(cmd[0], cmd)
 
 
@@ -118,21 +126,36 @@ def flower() -> None:
 @click.option("--wait", is_flag=True, help="Wait until every article has landed; print counts.")
 @click.option("--timeout", type=float, default=None, help="Give up waiting after SECONDS.")
 @click.option("--force", is_flag=True, help="Process again articles already processed.")
-def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: bool) -> None:
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Read the files in this encoding (e.g. cp1251) [detected: BOM, charset, content].",
+)
+def submit(
+    paths: tuple[str, ...], wait: bool, timeout: float | None, force: bool, encoding: str | None
+) -> None:
     """Enqueue articles: files, directories or - (stdin).
 
     .txt is raw text, .html a page, .json/.jsonl records with at least "text" or "html"
-    (optional "id", "url", "source", "title", "published_at"). Prints one JSON summary line:
-    {"submitted", "queued", "duplicates"} and, with --wait, "processed", "dead", "pending".
+    (optional "id", "url", "source", "title", "published_at"); suffixes in any case, a file
+    without one is read by its content. Prints one JSON summary line: {"submitted", "queued",
+    "duplicates"}, "skipped" (files of other types in folders) if any, and, with --wait,
+    "processed", "dead", "pending". A file of another type given by path is refused (exit 2).
     """
     from worker import ingest, producer
 
     settings = _settings()
     _require_redis(settings)
+    scan = ingest.Scan()
     try:
-        items = list(ingest.read_paths(list(paths)))
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        items = list(ingest.read_paths(list(paths), encoding=encoding, scan=scan))
+    except ingest.Unsupported as exc:
+        raise click.UsageError(str(exc)) from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    for origin in scan.empty:
+        _say(f"nothing to submit in {origin}")
     with click.progressbar(length=len(items), label="submitting", file=sys.stderr) as bar:
         done = producer.submit(items, settings, force=force, on_progress=bar.update)
     result: dict[str, Any] = {
@@ -140,6 +163,8 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
         "queued": len(done.queued),
         "duplicates": len(done.duplicates),
     }
+    if scan.skipped:
+        result["skipped"] = len(scan.skipped)
     if wait and done.queued:
         with click.progressbar(length=len(done.queued), label="waiting", file=sys.stderr) as bar:
             outcome = producer.wait(done.queued, settings, timeout=timeout, on_progress=bar.update)
@@ -151,6 +176,51 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
     _emit(result)
     if result.get("pending"):
         sys.exit(2)
+
+
+@main.command()
+@click.argument("sources", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--once", is_flag=True, help="Poll every source once, print the counts, exit.")
+@click.option("--force", is_flag=True, help="Process again articles already processed.")
+def watch(sources: Path, once: bool, force: bool) -> None:
+    """Poll feeds, sitemaps and pages listed in SOURCES; queue every new article for the fetch
+    workers (`newsworker worker --fetch`, which `up` starts).
+
+    SOURCES has one source a line: [feed|sitemap|page] URL [every=DURATION] (# comments). It
+    is re-read when it changes. Prints one JSON line of counts per round that did something:
+    "polled", "not_modified", "items", "queued", "unchanged", "failed".
+    """
+    import signal
+    import threading
+
+    from worker.delivery.ledger import Ledger
+    from worker.fetch.client import Client
+    from worker.fetch.sources import BadSources, SourcesFile
+    from worker.fetch.state import WatchState
+    from worker.fetch.watch import Watcher, enqueue_fetch
+
+    settings = _settings()
+    _require_redis(settings)
+    ledger = Ledger(settings)
+    watcher = Watcher(
+        settings,
+        SourcesFile(sources),
+        Client(settings, ledger.redis),
+        WatchState(settings, ledger.redis),
+        ledger,
+        lambda item: enqueue_fetch(settings, item.url, force=force, published_at=item.published_at),
+    )
+    try:
+        if once:
+            _emit(dict(watcher.round(all_sources=True)))
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        _say(f"watching {len(watcher.sources.sources) or 'the'} source(s) of {sources}")
+        watcher.run(stop, lambda counts: _emit(dict(counts)))
+    except BadSources as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -181,7 +251,9 @@ def process(path: str) -> None:
     settings = _settings()
     try:
         items = list(ingest.read_paths([path]))
-    except FileNotFoundError as exc:
+    except ingest.Unsupported as exc:
+        raise click.UsageError(str(exc)) from None
+    except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     failed = False
     for item in items:
@@ -197,7 +269,7 @@ def process(path: str) -> None:
 
 
 @main.command("eval")
-@click.argument("task", type=click.Choice(["clean", "ner", "summarize"]))
+@click.argument("task", type=click.Choice(["clean", "ner", "summarize", "stories", "reprints"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--input",
@@ -214,8 +286,21 @@ def process(path: str) -> None:
 )
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
 def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
-    """Measure a stage on an evaluation file; print one JSON object of metrics."""
-    get_settings()
+    """Measure a stage on an evaluation file; print one JSON object of metrics.
+
+    stories: labelled pairs (../shared/eval/dedup/*.jsonl) through the grouping step as a
+    stream, beside the tf-idf baseline. reprints: a synthetic reprint check built from pages
+    (../shared/eval/clean/daniel_ru_dev.jsonl). Both use the configured Redis (a namespace of
+    their own, removed afterwards), else a private embedded one.
+    """
+    settings = get_settings()
+    if task in ("stories", "reprints"):
+        if task == "stories":
+            from worker.evaluate.stories import evaluate as evaluate_stories
+        else:
+            from worker.evaluate.reprints import evaluate as evaluate_stories
+        _emit(evaluate_stories(file, settings))
+        return
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
@@ -247,6 +332,31 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
 @click.option(
+    "--fetch",
+    "fetch",
+    is_flag=True,
+    help="Measure fetching instead: pages/s of one fetch worker from a local server, and the "
+    "NLP workers' throughput with fetching beside them vs without.",
+)
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Instead: the grouping index at scale (insert+query ms per article, Redis bytes per "
+    "indexed article), on a private Redis.",
+)
+@click.option(
+    "--sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="--stories: index sizes (articles in the window) to measure at.",
+)
+@click.option(
+    "--alert-rules",
+    type=int,
+    default=None,
+    help="Instead: the cost of checking each article against N generated alert rules.",
+)
+@click.option(
     "--soak",
     "soak_minutes",
     type=float,
@@ -262,6 +372,10 @@ def bench(
     paths: tuple[str, ...],
     count: int,
     processes: int | None,
+    fetch: bool,
+    stories: bool,
+    sizes: str,
+    alert_rules: int | None,
     soak_minutes: float | None,
     rate: float,
 ) -> None:
@@ -272,9 +386,26 @@ def bench(
     private embedded one; workers run in a namespace of their own, removed afterwards.
     """
     settings = _settings()
+    if stories:
+        from worker.stories.bench import run as run_index
+
+        _emit(run_index([int(s) for s in sizes.split(",") if s.strip()], settings, _say))
+        return
     shared = Path("../shared")
+    if fetch:
+        from worker.fetch.bench import run as run_fetch
+
+        pages = paths[0] if paths else str(shared / "eval/clean/daniel_ru_dev.jsonl")
+        n = processes or os.cpu_count() or 1
+        _emit(run_fetch(pages, count, n, _say, settings))
+        return
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
     workers = processes or os.cpu_count() or 1
+    if alert_rules is not None:
+        from worker.alerts.bench import measure
+
+        _emit(measure(list(paths) or default, count, alert_rules, settings))
+        return
     if soak_minutes is not None:
         from worker.ops import soak
 
@@ -331,7 +462,6 @@ def retry_dead(stage: str | None) -> None:
     """
     from worker import producer
     from worker.delivery.ledger import Ledger
-    from worker.ingest import Submission
 
     settings = _settings()
     _require_redis(settings)
@@ -340,12 +470,57 @@ def retry_dead(stage: str | None) -> None:
     cut = [e for e in entries if e.truncated]
     if cut:
         _say(f"{len(cut)} dead letter(s) kept only part of their payload: not retried")
-    entries = [e for e in entries if not e.truncated]
-    ledger.forget([e.id for e in entries])
-    items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
-    done = producer.submit(items, settings)
-    ledger.remove_dead([e.entry_id for e in entries])
-    _emit({"retried": len(done.queued)})
+    _emit({"retried": producer.retry_dead(ledger, entries, settings)})
+
+
+@main.command()
+@click.option("--count", "-n", type=int, default=20, show_default=True)
+def stories(count: int) -> None:
+    """List the stories active in the window, the most recently joined first.
+
+    One JSON line each: id, size, first_source, first_title, first_id, first_seen, last_seen.
+    """
+    from worker.delivery.ledger import connect
+    from worker.stories import story_index
+
+    settings = _settings()
+    _require_redis(settings)
+    for story in story_index(settings, connect(settings)).recent(count):
+        _emit(story)
+
+
+@main.command()
+@click.argument("story_id")
+def story(story_id: str) -> None:
+    """List a story's articles in the order they joined it.
+
+    One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
+    when the redis sink has it).
+    """
+    from worker.delivery.ledger import Keys, connect
+    from worker.stories import story_index
+    from worker.stories.index import iso
+
+    settings = _settings()
+    _require_redis(settings)
+    client = connect(settings)
+    index = story_index(settings, client)
+    members = index.members(story_id)
+    if not members:
+        raise click.ClickException(f"no story {story_id} in the window")
+    for article_id, joined in members:
+        entry = index.entry(article_id)
+        raw = client.get(Keys(settings).record(article_id))
+        title = json.loads(raw).get("title") if raw else None
+        _emit(
+            {
+                "id": article_id,
+                "joined_at": iso(joined),
+                "duplicate_of": entry.duplicate_of if entry else None,
+                "source": entry.source if entry else None,
+                "title": title,
+            }
+        )
 
 
 @main.command()
@@ -374,3 +549,22 @@ def schema() -> None:
 def config() -> None:
     """Print the settings in force (passwords masked)."""
     _emit(get_settings().masked())
+
+
+@main.command()
+def api() -> None:
+    """Run the HTTP API (address and port from NEWSWORKER_API_*; OpenAPI at /openapi.json).
+
+    Every endpoint but /openapi.json, /docs and /health wants the header
+    `Authorization: Bearer TOKEN`: NEWSWORKER_API_TOKEN, else the token kept in
+    NEWSWORKER_HOME/api-token (generated on first start).
+    """
+    from worker.api.server import serve
+
+    settings = _settings()
+    _require_redis(settings)
+    if not settings.effective_postgres_dsn:
+        raise click.ClickException(
+            "no PostgreSQL: set NEWSWORKER_POSTGRES_DSN, or start the stack with `newsworker up`"
+        )
+    serve(settings)

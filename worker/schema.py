@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first record. 2: adds ``duplicate_of`` and ``story`` (grouping); nothing else changed,
+so a consumer of version 1 reads version 2 as before."""
 
 
 class _Model(BaseModel):
@@ -25,6 +27,7 @@ class RawArticle(_Model):
 
     id: str | None = Field(None, max_length=200)
     url: str | None = Field(None, max_length=4000)
+    canonical_url: str | None = Field(None, max_length=4000)
     source: str | None = Field(None, max_length=200)
     title: str | None = Field(None, max_length=2000)
     published_at: str | None = Field(None, max_length=100)
@@ -103,6 +106,16 @@ class Summary(_Model):
     sentences: list[SummarySentence]
 
 
+class StoryRef(_Model):
+    """The story an article belongs to, as it stood when the article joined it."""
+
+    id: str = Field(description="The story's id (``newsworker story ID`` lists its articles).")
+    first_id: str = Field(description="Id of the story's first article.")
+    first_source: str | None = Field(None, description="Source of the story's first article.")
+    first_seen: str = Field(description="UTC ISO time the first article was grouped.")
+    size: int = Field(description="Articles in the story, this one included, when it joined.")
+
+
 class Article(_Model):
     """The document that flows through the stages (and between the Celery tasks).
 
@@ -113,23 +126,32 @@ class Article(_Model):
     submission: str = Field(description="The submission this run belongs to (worker.delivery).")
     kind: Literal["json", "text", "html"] = Field(description="How the payload is encoded.")
     url: str | None = None
+    canonical_url: str | None = None
     source: str | None = None
     title: str | None = None
     published_at: str | None = None
     clean: Clean | None = None
     entities: Entities | None = None
     summary: Summary | None = None
+    grouped: bool = Field(False, description="Whether the grouping step has run.")
+    duplicate_of: str | None = None
+    story: StoryRef | None = None
 
 
 class Record(_Model):
-    """What a sink stores for one processed article (schema_version 1)."""
+    """What a sink stores for one processed article (schema_version 2)."""
 
     schema_version: int = SCHEMA_VERSION
     id: str
     submission: str = Field(
         "1", description="'1' for an article's first processing; a fresh value for each --force."
     )
-    url: str | None = None
+    url: str | None = Field(None, description="The URL as given, or as fetched.")
+    canonical_url: str | None = Field(
+        None,
+        description="The article's URL normalised (tracking parameters, mobile and AMP "
+        "variants folded; the page's rel=canonical when fetched): what its id comes from.",
+    )
     source: str | None = None
     processed_at: str = Field(description="UTC ISO timestamp of delivery.")
     title: str | None = None
@@ -142,3 +164,13 @@ class Record(_Model):
     dates: list[DateFact]
     money: list[MoneyFact]
     summary: Summary
+    duplicate_of: str | None = Field(
+        None,
+        description="Id of the earliest article in the window whose clean text this one "
+        "reprints (most of the smaller text's 4-word shingles shared), or null.",
+    )
+    story: StoryRef | None = Field(
+        None,
+        description="The group of articles about the same event over the window; null when "
+        "grouping is off (NEWSWORKER_STORIES=false) or in `newsworker process`.",
+    )

@@ -11,13 +11,17 @@ policy of :class:`worker.delivery.policy.StageTask`.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import structlog
+from celery import Task
 from celery.exceptions import Ignore
 from celery.signals import worker_init, worker_process_init
 
 from worker import pipeline
+from worker.alerts.dispatch import Call
+from worker.alerts.webhook import WebhookFailed
 from worker.boilerplate import source_domain
 from worker.celery_app import app
 from worker.delivery import runtime
@@ -32,12 +36,21 @@ log = structlog.get_logger("worker.tasks")
 
 @worker_init.connect  # in the parent, so forked children share the models' memory
 @worker_process_init.connect  # in a child: a no-op after fork, else loads them once
-def _load_models(**_: object) -> None:
+def _load_models(sender: Any = None, **_: object) -> None:
+    if _fetch_only(sender):
+        return  # a fetch worker (`newsworker worker --fetch`) runs no NLP stage
     from worker.clean import warm_up
     from worker.nlp import load_nlp
 
     load_nlp()
     warm_up()
+
+
+def _fetch_only(sender: Any) -> bool:
+    """Whether this worker consumes the fetch queue only."""
+    celery = getattr(sender, "app", None) or app
+    consumed = set(getattr(celery.amqp.queues, "consume_from", None) or {})
+    return consumed == {runtime.settings_of(celery).fetch_queue}
 
 
 def _stage(name: str, **options: Any):
@@ -107,11 +120,34 @@ def _summarize(_: Ref, doc: bytes | None) -> Article:
     return article
 
 
+@_stage("group")
+def group_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
+    refs, docs = runtime.current().ledger.take("group", refs_of(batch))
+    return _hand_over("group", self.each(refs, docs, _group))
+
+
+def _group(_: Ref, doc: bytes | None) -> Article:
+    """Reprint and story (``worker.stories``); handed over unchanged when grouping is off."""
+    article = _load("summarize", doc)
+    index = runtime.current().stories
+    if index is None:
+        return article
+    article = pipeline.run_group(article, index)
+    assert article.story is not None
+    log.info(
+        "grouped",
+        duplicate_of=article.duplicate_of,
+        story=article.story.id,
+        story_size=article.story.size,
+    )
+    return article
+
+
 @_stage("deliver")
 def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
-    articles = self.each(refs, docs, lambda _, doc: _load("summarize", doc))
+    articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     records = [pipeline.to_record(a) for a in articles]
     written = {}
     with metrics.Timer() as took:
@@ -121,6 +157,14 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             except SinkUnavailable as exc:
                 metrics.sink_failed(sink.name)
                 raise self.retry_later(exc) from exc
+    # Standing queries: each match noted (and announced) once, before the articles land, so a
+    # task that dies here is run again and its webhook calls are not lost.
+    for call in rt.alerts.check(records):
+        alert_webhook_task.apply_async(
+            (call.rule_id, call.article_id, call.url, call.body),
+            queue=rt.settings.queue,
+            argsrepr=repr([call.rule_id, call.article_id]),
+        )
     landing = [Ref(a.id, a.kind, a.submission) for a in articles]
     ages = metrics.submitted_ages(rt.ledger, landing)
     landed = rt.ledger.land(landing)
@@ -132,3 +176,25 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             log.info("delivered")
     log.info("batch_delivered", delivered=len(articles), written=written)
     return {"delivered": len(articles), "skipped": len(batch) - len(articles)}
+
+
+@app.task(name="newsworker.alert_webhook", bind=True, max_retries=None)
+def alert_webhook_task(self: Task, rule_id: str, article_id: str, url: str, body: str) -> str:
+    """POST one alert match to its rule's webhook; retried with exponential backoff (1 s,
+    2 s, 4 s, … 5 min at most, with jitter), dead-lettered after NEWSWORKER_ALERT_RETRIES."""
+    rt = runtime.current()
+    call = Call(rule_id, article_id, url, body)
+    attempt = self.request.retries + 1
+    try:
+        outcome = rt.alerts.send(call, attempt)
+    except WebhookFailed as exc:
+        if self.request.retries >= rt.settings.alert_retries:
+            rt.alerts.dead(call, str(exc))
+            log.warning("alert_dead_lettered", rule=rule_id, article_id=article_id, reason=str(exc))
+            return "dead"
+        delay = min(2**self.request.retries, 300) * random.uniform(0.8, 1.0)
+        log.info("alert_webhook_retry", rule=rule_id, article_id=article_id, error=str(exc),
+                 attempt=attempt, countdown=round(delay, 1))  # fmt: skip
+        raise self.retry(countdown=delay, exc=exc) from exc
+    log.info("alert_webhook", rule=rule_id, article_id=article_id, outcome=outcome, attempt=attempt)
+    return outcome

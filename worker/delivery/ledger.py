@@ -36,9 +36,21 @@ KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` 
                                      group still needs (``worker.ops.retention``).
   written by the clean stage when it learns chrome (``NEWSWORKER_LEARN_CHROME``):
   - ``nw:chrome:{domain}``           hash: recurring line counts of a source (7-day TTL).
+  written by the group stage (``worker.stories.index`` documents each key):
+  - ``nw:grp:*``                     the grouping index (reprints, stories) of the window
+                                     ``NEWSWORKER_STORY_WINDOW``; its entries expire with it.
   written by the sweeper and the retention:
   - ``nw:sweeper``                   string: the lock that lets one worker sweep at a time.
   - ``nw:retention``                 string: the lock that lets one worker trim at a time.
+  written by the alerts (``worker.alerts``): the deliver step, the webhook task, the API:
+  - ``nw:alerts``                    stream (``NEWSWORKER_ALERTS_STREAM``): one entry per
+                                     (rule, article) matched: rule, article, match (JSON).
+  - ``nw:alerts:ledger:{rule}:{id}`` string: ``pending`` until the rule's webhook acknowledged
+                                     the match, then ``sent``, or ``dead``; ``none`` (no webhook).
+  - ``nw:alerts:dead``               stream: webhook calls that failed their last retry.
+  - ``nw:alerts:rules``              hash: rule id -> rule (JSON), those made by ``POST /alerts``.
+  - ``nw:alerts:rules-version``      counter: bumped on every change; workers reload then.
+  - ``nw:alerts:sending:{rule}:{id}`` string: a webhook call in progress (expires).
 
   the broker's own keys (kombu, not prefixed; on the broker's Redis, which is this one unless
   ``NEWSWORKER_BROKER_URL`` names another):
@@ -170,8 +182,35 @@ class Keys:
         return self._key("chrome")
 
     @property
+    def grouping(self) -> str:
+        """The prefix of the grouping index's keys (``worker.stories.index`` names them)."""
+        return self._key("grp")
+
+    @property
     def sweeper_lock(self) -> str:
         return self._key("sweeper")
+
+    @property
+    def alerts(self) -> str:
+        return self._key(self.settings.alerts_stream)
+
+    @property
+    def alerts_dead(self) -> str:
+        return self._key(self.settings.alerts_stream, "dead")
+
+    def alert_ledger(self, rule_id: str, article_id: str) -> str:
+        return self._key("alerts", "ledger", rule_id, article_id)
+
+    def alert_sending(self, rule_id: str, article_id: str) -> str:
+        return self._key("alerts", "sending", rule_id, article_id)
+
+    @property
+    def alert_rules(self) -> str:
+        return self._key("alerts", "rules")
+
+    @property
+    def alert_rules_version(self) -> str:
+        return self._key("alerts", "rules-version")
 
     @property
     def retention_lock(self) -> str:

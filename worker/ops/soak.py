@@ -21,13 +21,14 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from config import Settings, get_settings
 from worker import ingest
 
-Say = Any
+Say = Callable[[str], None]
 
 
 def _rss_mb(pid: int) -> float:
