@@ -158,6 +158,7 @@ def run(
                     # not given yet + given and not acknowledged
                     "slow_group_behind": (group.get("lag") or 0) + group["pending"],
                     "keys": client.dbsize(),
+                    "inflight": client.zcard(keys.inflight),  # a backlog holds stage results
                 })  # fmt: skip
                 next_sample += max(5.0, window / 8)
                 last = samples[-1]
