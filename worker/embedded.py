@@ -130,8 +130,9 @@ def fetch_worker_command(
     """A worker for the fetch queue: a pool of threads (its tasks wait on the network)."""
     n = concurrency or settings.fetch_concurrency
     events = ["-E"] if settings.task_events else []
+    quiet = ["--quiet"] if json_logs(settings) else []  # Celery's banner is not JSON
     return celery_command(
-        "worker", "-Q", settings.fetch_queue, "-P", "threads", "-c", str(n), "-n", name,
+        *quiet, "worker", "-Q", settings.fetch_queue, "-P", "threads", "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
     )  # fmt: skip
 
@@ -239,7 +240,9 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         else:
             say("postgres external, NEWSWORKER_POSTGRES_DSN")
         children.append(("worker", _spawn(worker_command(settings), env)))
-        children.append(("fetch", _spawn(fetch_worker_command(settings), env)))
+        # Its /metrics on a port of its own (logged): the pipeline worker's is the known one.
+        fetch_env = {**env, "NEWSWORKER_METRICS_PORT": "0"}
+        children.append(("fetch", _spawn(fetch_worker_command(settings), fetch_env)))
         say(f"fetch    {settings.fetch_concurrency} threads on queue {settings.fetch_queue}")
         cmd, flower_env = flower_command(settings)
         children.append(("flower", _spawn(cmd, {**env, **flower_env})))
