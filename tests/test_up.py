@@ -47,16 +47,19 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        for _ in range(360):  # `up` says "ready" once the worker and Flower answer
+        for _ in range(360):  # `up` says "ready" once the worker, Flower and the API answer
             assert up.poll() is None, (tmp_path / "up.log").read_text()
             if "ready    submit with" in (tmp_path / "up.log").read_text(errors="replace"):
                 break
             time.sleep(0.5)
-        # So both answer at once, no retry: Flower's API, and the worker through it.
+        # So all answer at once, no retry: Flower's API, the worker through it, the API.
         workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
         assert workers, (tmp_path / "up.log").read_text()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=5) as r:
             assert r.read() == b"OK"  # open, documented, on loopback
+        health = f"http://127.0.0.1:{env['NEWSWORKER_API_PORT']}/health"
+        with urllib.request.urlopen(health, timeout=5) as r:
+            assert r.status == 200
         assert (tmp_path / "home" / "redis.sock").exists()
 
         done = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)

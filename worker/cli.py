@@ -319,8 +319,12 @@ def eval_(
 
         metrics = evaluate(file)
     else:
-        from worker.evaluate.summarize import evaluate
-
+        try:
+            from worker.evaluate.summarize import evaluate
+        except ModuleNotFoundError as exc:  # the Docker image leaves the eval extra out
+            raise click.ClickException(
+                f"`eval summarize` needs {exc.name}: pip install 'newsworker[eval]'"
+            ) from None
         metrics = evaluate(file, sentences=sentences)
     _emit(metrics)
 

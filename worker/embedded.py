@@ -130,8 +130,9 @@ def fetch_worker_command(
     """A worker for the fetch queue: a pool of threads (its tasks wait on the network)."""
     n = concurrency or settings.fetch_concurrency
     events = ["-E"] if settings.task_events else []
+    quiet = ["--quiet"] if json_logs(settings) else []  # Celery's banner is not JSON
     return celery_command(
-        "worker", "-Q", settings.fetch_queue, "-P", "threads", "-c", str(n), "-n", name,
+        *quiet, "worker", "-Q", settings.fetch_queue, "-P", "threads", "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
     )  # fmt: skip
 
@@ -239,7 +240,9 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         else:
             say("postgres external, NEWSWORKER_POSTGRES_DSN")
         children.append(("worker", _spawn(worker_command(settings), env)))
-        children.append(("fetch", _spawn(fetch_worker_command(settings), env)))
+        # Its /metrics on a port of its own (logged): the pipeline worker's is the known one.
+        fetch_env = {**env, "NEWSWORKER_METRICS_PORT": "0"}
+        children.append(("fetch", _spawn(fetch_worker_command(settings), fetch_env)))
         say(f"fetch    {settings.fetch_concurrency} threads on queue {settings.fetch_queue}")
         cmd, flower_env = flower_command(settings)
         children.append(("flower", _spawn(cmd, {**env, **flower_env})))
@@ -281,15 +284,21 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
 
 
 def _probes(settings: Settings) -> dict[str, Callable[[], bool]]:
-    """What must answer before `up` says "ready": the worker (a ping on the broker) and
-    Flower (its /healthcheck; not when its port is left to the system)."""
-    node = f"newsworker@{platform.node()}"
-    probes = {"worker": health.worker_answers(settings, node)}
+    """What must answer before `up` says "ready": the worker (a ping on the broker), Flower
+    (its open /healthcheck) and the API (its open /health); a port left to the system (0) is
+    not probed."""
+    from celery.utils.nodenames import host_format
+
+    def local(address: str) -> str:
+        return "127.0.0.1" if address in ("0.0.0.0", "") else address
+
+    probes = {"worker": health.worker_answers(settings, host_format("newsworker@%h"))}
     if settings.flower_port:
-        host = (
-            "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
-        )
-        probes["flower"] = health.http_answers(f"http://{host}:{settings.flower_port}/healthcheck")
+        url = f"http://{local(settings.flower_address)}:{settings.flower_port}/healthcheck"
+        probes["flower"] = health.http_answers(url)
+    if settings.api_port:
+        url = f"http://{local(settings.api_address)}:{settings.api_port}/health"
+        probes["api"] = health.http_answers(url)
     return probes
 
 

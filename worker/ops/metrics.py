@@ -183,7 +183,7 @@ class StateCollector(Collector):
 
     def __init__(self, settings: Settings, queues: list[str] | None = None) -> None:
         self.settings = settings
-        self.queues = queues or [settings.queue]
+        self.queues = queues or list(dict.fromkeys([settings.queue, settings.fetch_queue]))
         self._redis: Any = None
 
     def _client(self) -> Any:

@@ -21,13 +21,14 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from config import Settings, get_settings
 from worker import ingest
 
-Say = Any
+Say = Callable[[str], None]
 
 
 def _rss_mb(pid: int) -> float:
@@ -157,6 +158,7 @@ def run(
                     # not given yet + given and not acknowledged
                     "slow_group_behind": (group.get("lag") or 0) + group["pending"],
                     "keys": client.dbsize(),
+                    "inflight": client.zcard(keys.inflight),  # a backlog holds stage results
                 })  # fmt: skip
                 next_sample += max(5.0, window / 8)
                 last = samples[-1]
