@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     # --- sinks ---------------------------------------------------------------------------
     sinks: str = Field(
-        "redis",
+        "redis,postgres",
         description="Comma-separated sinks every processed article is delivered to: "
         "redis, jsonl, postgres.",
     )
@@ -54,9 +54,15 @@ class Settings(BaseSettings):
     )
     jsonl_path: Path = Field(Path("articles.jsonl"), description="File of the jsonl sink.")
     postgres_dsn: str = Field(
-        "postgresql://postgres@127.0.0.1:5432/postgres", description="DSN of the postgres sink."
+        "",
+        description="PostgreSQL of the query store (postgres sink, API, alert rules). Empty: "
+        "the embedded one that `newsworker up` starts (data in NEWSWORKER_HOME/pg).",
     )
-    postgres_table: str = Field("articles", description="Table of the postgres sink.")
+    postgres_schema: str = Field(
+        "public",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding the store's tables (created and migrated on start).",
+    )
 
     payload_ttl: int = Field(
         7 * 24 * 3600, description="Seconds a submitted payload waits in Redis to be processed."
@@ -120,6 +126,34 @@ class Settings(BaseSettings):
         description="user:password for Flower's basic auth; empty: generated once and kept in "
         "NEWSWORKER_HOME/flower-auth.",
     )
+    # --- API -----------------------------------------------------------------------------
+    api_address: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    api_port: int = Field(8000, description="Port the HTTP API listens on.")
+    api_token: str = Field(
+        "",
+        description="Token the API requires (header `Authorization: Bearer TOKEN`); empty: "
+        "generated once and kept in NEWSWORKER_HOME/api-token.",
+    )
+    api_max_page_size: int = Field(200, ge=1, description="Largest page the API returns.")
+    api_query_timeout: float = Field(
+        5.0, gt=0, description="Seconds one API query may run before it is cancelled (503)."
+    )
+
+    # --- alerts ----------------------------------------------------------------------------
+    alerts_file: Path | None = Field(
+        None,
+        description="JSON or YAML file of standing queries (alert rules), besides those "
+        "created with POST /alerts; re-read when it changes.",
+    )
+    alerts_stream: str = Field("alerts", description="Stream (after the prefix) of alert matches.")
+    alert_retries: int = Field(
+        8,
+        ge=0,
+        description="Retries of a failing webhook call (exponential backoff) before "
+        "the match is dead-lettered to the stream `alerts:dead`.",
+    )
+    alert_timeout: float = Field(10.0, gt=0, description="Seconds one webhook call may take.")
+
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: console on a terminal, JSON otherwise."
@@ -166,6 +200,25 @@ class Settings(BaseSettings):
         return min(60, max(1, self.visibility_timeout // 4))
 
     @property
+    def embedded_postgres(self) -> bool:
+        return not self.postgres_dsn
+
+    @property
+    def postgres_dsn_file(self) -> Path:
+        """Where `newsworker up` leaves the embedded PostgreSQL's DSN for other commands."""
+        return self.home / "postgres.dsn"
+
+    @property
+    def effective_postgres_dsn(self) -> str:
+        """NEWSWORKER_POSTGRES_DSN, else the embedded PostgreSQL's (empty if it never ran)."""
+        if self.postgres_dsn:
+            return self.postgres_dsn
+        try:
+            return self.postgres_dsn_file.read_text().strip()
+        except OSError:
+            return ""
+
+    @property
     def sink_names(self) -> list[str]:
         return [s.strip() for s in self.sinks.split(",") if s.strip()]
 
@@ -179,6 +232,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name in {"redis_url", "broker_url", "postgres_dsn"} and value:
                 value = mask_url(str(value))
+            elif name == "api_token" and value:
+                value = "***"
             elif name == "flower_basic_auth" and value:
                 value = value.split(":", 1)[0] + ":***"
             out[name] = str(value) if isinstance(value, Path) else value

