@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lxml import html as lxml_html
+from lxml import etree
 
 from tests.conftest import SAMPLE
 from worker.ui.article import render
@@ -29,7 +29,12 @@ def _record(text: str, entities=(), dates=(), money=(), sentences=(), chrome=())
 
 
 def _parse(view) -> list:
-    return [lxml_html.fragment_fromstring(str(p.html), create_parent="p") for p in view.paragraphs]
+    """Each paragraph as XML: well-formed, or this fails."""
+    return [etree.fromstring(f"<p>{p.html}</p>") for p in view.paragraphs]
+
+
+def _text(el) -> str:
+    return "".join(el.itertext())
 
 
 def _marks_text(trees) -> dict[str, str]:
@@ -38,7 +43,7 @@ def _marks_text(trees) -> dict[str, str]:
     for tree in trees:
         for el in tree.iter():
             if el.get("data-m") is not None:
-                pieces[el.get("data-m")] += el.text_content()
+                pieces[el.get("data-m")] += _text(el)
     return pieces
 
 
@@ -60,11 +65,11 @@ def test_every_mention_of_a_processed_record_is_one_mark(settings) -> None:
     assert len(marks) == view.mentions == len(expected) > 20
     assert sorted(marks.values()) == expected
     # no text lost or added: the paragraphs read as the record's text
-    assert "\n\n".join(t.text_content() for t in trees) == record["text"]
+    assert "\n\n".join(_text(t) for t in trees) == record["text"]
     # each summary sentence marked, anchored once
     for n, sentence in view.summary:
         got = "".join(
-            el.text_content() for t in trees for el in t.iter() if el.get("data-s") == str(n)
+            _text(el) for t in trees for el in t.iter() if el.get("data-s") == str(n)
         )
         assert got == sentence
         assert sum(1 for t in trees for el in t.iter() if el.get("id") == f"s{n}") == 1
@@ -152,4 +157,18 @@ def test_any_marks_render_well_formed_with_every_mention(record) -> None:
             )
     assert sorted(_marks_text(trees).values()) == sorted(expected)
     for tree, p in zip(trees, view.paragraphs, strict=True):
-        assert tree.text_content() == text[p.start : p.stop]
+        assert _text(tree) == text[p.start : p.stop]
+
+
+def test_what_cleaning_cut_comes_with_the_record_where_it_stood(settings) -> None:
+    from worker.pipeline import process
+
+    record = process("sample", "text", SAMPLE.read_bytes(), settings).model_dump(mode="json")
+    cut = [line["text"] for line in record["chrome"]]
+    assert "Газета.Ru в Telegram" in cut and "Все новости" in cut
+    assert not set(cut) & set(record["text"].split("\n\n"))
+    assert record["title"] not in cut
+    view = render(record, href)
+    assert "Газета.Ru в Telegram" in view.paragraphs[0].cut_before
+    assert "Все новости" in view.cut_after
+    assert view.cut_lines == len(cut)

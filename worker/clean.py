@@ -35,7 +35,7 @@ from lxml.html import defs
 
 from worker.boilerplate import line_hash
 from worker.errors import BadArticle
-from worker.schema import Clean, RawArticle
+from worker.schema import Clean, CutLine, RawArticle
 
 # --- normalisation ---------------------------------------------------------------------------
 
@@ -788,12 +788,44 @@ def clean_page(
     if len(text) > max_text_chars:
         raise BadArticle(f"clean text too long: {len(text)} chars > {max_text_chars}")
     subtitle = _one_line(parts.subtitle)
+    title = _one_line(parts.title)
     cleaned = Clean(
         text=text,
-        title=_one_line(parts.title),
+        title=title,
         subtitle=subtitle if subtitle and _key(subtitle) != given else None,
         author=parts.author,
         published_at=raw.published_at or parts.date or None,
         language=detect_language(text),
+        chrome=cut_lines(parts.lines, text, (title, subtitle)),
     )
     return cleaned, parts.lines
+
+
+_CUT_LINES = 500  # at most so many cut lines are kept with an article
+
+
+def cut_lines(
+    lines: list[str], text: str, headings: tuple[str | None, ...] = ()
+) -> list[CutLine]:
+    """The page's ``lines`` that are neither a paragraph of the clean ``text`` nor one of its
+    ``headings``: what cleaning cut, each at the offset of the paragraph it stood before."""
+    offsets: dict[str, list[int]] = {}
+    pos = 0
+    for paragraph in text.split("\n\n"):
+        offsets.setdefault(paragraph, []).append(pos)
+        pos += len(paragraph) + 2
+    kept_headings = {normalize(h) for h in headings if h}
+    out: list[CutLine] = []
+    cursor = 0
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        at = next((o for o in offsets.get(line, ()) if o >= cursor), None)
+        if at is not None:
+            cursor = at + len(line)
+        elif normalize(line) not in kept_headings:
+            out.append(CutLine(at=min(cursor + 2 if cursor else 0, len(text)), text=line))
+            if len(out) >= _CUT_LINES:
+                break
+    return out

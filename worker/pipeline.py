@@ -133,6 +133,7 @@ def to_record(article: Article) -> Record:
         dates=e.dates,
         money=e.money,
         summary=article.summary,
+        chrome=c.chrome,
     )
 
 

@@ -38,6 +38,11 @@ class RawArticle(_Model):
         return self
 
 
+class CutLine(_Model):
+    at: int = Field(description="Offset in the clean text where the line stood (before it).")
+    text: str
+
+
 class Clean(_Model):
     """Output of the clean stage: the article's main text and what the page says of itself."""
 
@@ -47,6 +52,11 @@ class Clean(_Model):
     author: str | None = None
     published_at: str | None = None
     language: str | None = Field(None, description="Detected language code, e.g. 'ru'.")
+    chrome: list[CutLine] = Field(
+        [],
+        description="The page's lines that cleaning cut (menus, link lists, footers…), in page "
+        "order, each at the offset of the clean text it stood before (at most 500 lines).",
+    )
 
 
 class Mention(_Model):
@@ -142,3 +152,6 @@ class Record(_Model):
     dates: list[DateFact]
     money: list[MoneyFact]
     summary: Summary
+    chrome: list[CutLine] = Field(
+        [], description="The page's lines that cleaning cut as chrome (see Clean.chrome)."
+    )
