@@ -68,9 +68,7 @@ def test_every_mention_of_a_processed_record_is_one_mark(settings) -> None:
     assert "\n\n".join(_text(t) for t in trees) == record["text"]
     # each summary sentence marked, anchored once
     for n, sentence in view.summary:
-        got = "".join(
-            _text(el) for t in trees for el in t.iter() if el.get("data-s") == str(n)
-        )
+        got = "".join(_text(el) for t in trees for el in t.iter() if el.get("data-s") == str(n))
         assert got == sentence
         assert sum(1 for t in trees for el in t.iter() if el.get("id") == f"s{n}") == 1
     # entity marks link to their entity's page and carry the normal form

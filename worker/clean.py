@@ -804,9 +804,7 @@ def clean_page(
 _CUT_LINES = 500  # at most so many cut lines are kept with an article
 
 
-def cut_lines(
-    lines: list[str], text: str, headings: tuple[str | None, ...] = ()
-) -> list[CutLine]:
+def cut_lines(lines: list[str], text: str, headings: tuple[str | None, ...] = ()) -> list[CutLine]:
     """The page's ``lines`` that are neither a paragraph of the clean ``text`` nor one of its
     ``headings``: what cleaning cut, each at the offset of the paragraph it stood before."""
     offsets: dict[str, list[int]] = {}
