@@ -104,8 +104,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             for i in range(0, len(keys), 500):
                 client.delete(*keys[i : i + 500])
         with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
-            for run in runs:
-                conn.execute(f"DROP SCHEMA IF EXISTS nwtest_{run} CASCADE")
+            for run in runs:  # the run's schema and those tests derived from it
+                schemas = conn.execute(
+                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"nwtest_{run}%",)
+                ).fetchall()
+                for (schema,) in schemas:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     except Exception as exc:  # cleaning up must not hide the tests' own result
         print(f"cleanup after the tests failed: {exc}", file=sys.stderr)
     if "pg" in _state:

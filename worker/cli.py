@@ -296,3 +296,22 @@ def schema() -> None:
 def config() -> None:
     """Print the settings in force (passwords masked)."""
     _emit(get_settings().masked())
+
+
+@main.command()
+def api() -> None:
+    """Run the HTTP API (address and port from NEWSWORKER_API_*; OpenAPI at /openapi.json).
+
+    Every endpoint but /openapi.json, /docs and /health wants the header
+    `Authorization: Bearer TOKEN`: NEWSWORKER_API_TOKEN, else the token kept in
+    NEWSWORKER_HOME/api-token (generated on first start).
+    """
+    from worker.api.server import serve
+
+    settings = _settings()
+    _require_redis(settings)
+    if not settings.effective_postgres_dsn:
+        raise click.ClickException(
+            "no PostgreSQL: set NEWSWORKER_POSTGRES_DSN, or start the stack with `newsworker up`"
+        )
+    serve(settings)
