@@ -59,7 +59,8 @@ def co_occurring(
 ) -> list[dict[str, Any]]:
     """Entities found in the same articles, by the number of articles shared."""
     return conn.execute(
-        _HITS + " SELECT e.type, min(e.normal) AS normal, count(*) AS articles"
+        _HITS + " SELECT e.type, mode() WITHIN GROUP (ORDER BY e.normal) AS normal,"
+        " count(*) AS articles"
         " FROM hits JOIN article_entities e ON e.article_id = hits.id"
         " WHERE nw_entity_key(e.type, e.normal) <> nw_entity_key(%(type)s, %(normal)s)"
         " GROUP BY e.type, nw_entity_key(e.type, e.normal)"

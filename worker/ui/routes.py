@@ -74,9 +74,19 @@ def entity_href(kind: str, normal: str) -> str:
     return f"/ui/entities/{kind}/{quote(normal, safe='')}"
 
 
+def article_href(article_id: str) -> str:
+    return f"/ui/articles/{quote(article_id, safe='/')}"
+
+
+def story_href(story_id: str) -> str:
+    return f"/ui/stories/{quote(str(story_id), safe='')}"
+
+
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters.update(ru_time=ru_time, ru_date=ru_date, percent=percent, anchor=anchor)
-templates.env.globals.update(types=TYPES, entity_href=entity_href)
+templates.env.globals.update(
+    types=TYPES, entity_href=entity_href, article_href=article_href, story_href=story_href
+)
 
 
 def page(request: Request, name: str, section: str, **context: Any) -> HTMLResponse:
@@ -182,7 +192,7 @@ def live_feed(request: Request, conn: DB, after: str = "") -> JSONResponse:
         except ValueError:
             raise PageError(400, "`after` is not an ISO time") from None
     rows = queries.landed(conn, since)
-    html = templates.get_template("_feed.html").render(articles=rows, url_for=request.url_for)
+    html = templates.get_template("_feed.html").render(articles=rows)
     last = rows[0]["processed_at"].isoformat() if rows else after
     items = [{"id": r["id"], "title": r["title"]} for r in rows]
     return JSONResponse({"items": items, "after": last, "html": html})
@@ -363,8 +373,8 @@ def sources(request: Request, conn: DB) -> HTMLResponse:
             rows.append(
                 {
                     **row,
-                    "labels": [d.strftime("%d.%m") for d in days],
-                    "values": [per_day.get(d, 0) for d in days],
+                    "day_labels": [d.strftime("%d.%m") for d in days],
+                    "day_counts": [per_day.get(d, 0) for d in days],
                     "dead": n_dead / landed,
                     "empty": empty.get(row["source"], 0) / landed,
                     "mean_chars": lengths.get(row["source"], 0.0),

@@ -9,7 +9,9 @@
       var spec = JSON.parse(el.getAttribute("data-chart"));
       var spark = el.classList.contains("spark");
       var options = {
-        showPoint: true,
+        showPoint: !spark,
+        showArea: spark,
+        lineSmooth: false,
         fullWidth: true,
         chartPadding: spark ? { top: 4, right: 4, bottom: 0, left: 0 } : { right: 24 },
         axisX: { showGrid: false, showLabel: !spark,
