@@ -64,7 +64,7 @@ def co_occurring(
         " FROM hits JOIN article_entities e ON e.article_id = hits.id"
         " WHERE nw_entity_key(e.type, e.normal) <> nw_entity_key(%(type)s, %(normal)s)"
         " GROUP BY e.type, nw_entity_key(e.type, e.normal)"
-        " ORDER BY count(*) DESC, min(e.normal) LIMIT %(limit)s",
+        " ORDER BY count(*) DESC, 2 LIMIT %(limit)s",
         {"type": type_, "normal": normal, "limit": limit},
     ).fetchall()
 
