@@ -42,6 +42,8 @@ class Stack:
     settings: object
     records: dict[str, dict]
     retry_id: str
+    story: list[str]
+    """Ids of the articles given a story (oldest first); the last is a reprint of the first."""
 
 
 def _free_port() -> int:
@@ -86,6 +88,32 @@ def _records(settings) -> dict[str, dict]:
     return out
 
 
+STORY = "story-test-1"
+
+
+def _story(settings) -> list[str]:
+    """Stories and reprints are issue 15's: until records carry them, give three articles of
+    different sources a ``story_id`` in the store, and the last a ``duplicate_of`` the first
+    in its record, as the pipeline will."""
+    from psycopg.types.json import Jsonb
+
+    from worker import pgstore
+
+    with pgstore.connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT ON (source) id, dated_at FROM articles ORDER BY source, dated_at"
+            " LIMIT 3"
+        ).fetchall()
+        ids = [i for i, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
+        conn.execute("UPDATE articles SET story_id = %s WHERE id = ANY(%s)", (STORY, ids))
+        conn.execute(
+            "UPDATE article_versions v SET record = v.record || %s FROM articles a"
+            " WHERE a.version_id = v.version_id AND a.id = %s",
+            (Jsonb({"duplicate_of": ids[0], "story_id": STORY}), ids[-1]),
+        )
+    return ids
+
+
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory) -> Stack:
     from config import Settings
@@ -119,6 +147,7 @@ def ui_stack(tmp_path_factory) -> Stack:
         assert store.dead_letter(
             retry["id"], "1", stage="entities", reason="worker lost (test)", kind="json"
         )
+        story = _story(settings)
         api = subprocess.Popen(
             [str(BIN / "newsworker"), "api"],
             env={**os.environ, **env},
@@ -127,7 +156,7 @@ def ui_stack(tmp_path_factory) -> Stack:
         )
         url = f"http://127.0.0.1:{port}"
         _wait_http(url + "/health")
-        yield Stack(url, env, settings, _records(settings), retry["id"])
+        yield Stack(url, env, settings, _records(settings), retry["id"], story)
     finally:
         if api is not None:
             api.terminate()
@@ -383,6 +412,21 @@ def test_a_dead_letter_retried_from_the_page_lands(ui_stack, page) -> None:
         time.sleep(0.3)
     response = page.goto(f"/ui/articles/{ui_stack.retry_id}")
     assert response is not None and response.status == 200
+
+
+def test_stories_list_their_first_source_and_reprints_in_order(ui_stack, page) -> None:
+    first, *_, last = ui_stack.story
+    page.goto("/ui/stories")
+    row = page.locator("tbody tr", has_text=ui_stack.records[first]["title"])
+    assert row.locator("td").nth(1).inner_text() == "3"
+    assert ui_stack.records[first]["source"].lower().removeprefix("www.") in row.inner_text()
+    row.locator("a").click()
+    page.wait_for_url(f"**/ui/stories/{STORY}")
+    links = page.locator("tbody tr a").all_inner_texts()
+    assert links == [ui_stack.records[i]["title"] for i in ui_stack.story]
+    page.goto(f"/ui/articles/{last}")
+    assert page.locator(f"a[href='/ui/articles/{first}']").count() == 1  # duplicate_of
+    assert page.locator(f"a[href='/ui/stories/{STORY}']").count() == 1
 
 
 def test_front_page_lists_articles_as_they_land(ui_stack, page) -> None:
