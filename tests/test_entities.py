@@ -8,13 +8,20 @@ from pathlib import Path
 
 import pytest
 from razdel import tokenize
-from slovnet.conll import parse_conll_tag
 
-from worker import entities, spans
-from worker.entities import extract, tokens_of
+from worker import entities
+from worker.entities import repairs
+from worker.entities.spans import Span
 from worker.evaluate import ner
-from worker.models import get_models
+from worker.nlp import load_nlp
 from worker.schema import Entities, Entity
+from worker.text import tokens as tokens_of
+
+
+def extract(text: str, **options: str | None) -> Entities:
+    """The stage with this process's models."""
+    return entities.extract(text, load_nlp(), **options)
+
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/gazeta_2017_putin_trump_call.txt"
 
@@ -235,7 +242,7 @@ def test_a_name_tagged_once_is_tagged_where_else_it_stands() -> None:
     text = "Вчера Газпром отчитался. Акции Газпром продал, а газпром тут ни при чём."
     tokens = tokens_of(text)
     start = [t.text for t in tokens].index("Газпром")
-    found = spans.propagate(tokens, [spans.Span(start, start + 1, "ORG")])
+    found = repairs.propagate(tokens, [Span(start, start + 1, "ORG")])
     assert [(tokens[s.start].start, s.type) for s in found] == [
         (m.start(), "ORG") for m in re.finditer("Газпром", text)
     ]
@@ -245,42 +252,13 @@ def test_a_capitalised_common_word_opening_a_sentence_is_no_name() -> None:
     text = "Супруга уехала. Власть молчит, а Шнур поёт. Шнур ушёл."
     tokens = tokens_of(text)
     at = {t.text: [i for i, u in enumerate(tokens) if u.text == t.text] for t in tokens}
-    found = [spans.Span(i, i + 1, "PER") for word in ("Супруга", "Шнур") for i in at[word]]
-    found.append(spans.Span(at["Власть"][0], at["Власть"][0] + 1, "ORG"))
-    kept = spans.drop_sentence_initial_words(tokens, found)
+    found = [Span(i, i + 1, "PER") for word in ("Супруга", "Шнур") for i in at[word]]
+    found.append(Span(at["Власть"][0], at["Власть"][0] + 1, "ORG"))
+    kept = repairs.drop_sentence_initial_words(tokens, found, load_nlp().dictionary)
     # "Шнур" opens a sentence too, but is a name where a capital means one
     assert sorted(tokens[s.start].start for s in kept) == [
         m.start() for m in re.finditer("Шнур", text)
     ]
-
-
-# --- the stage's own passes match the libraries' ----------------------------------------------
-
-
-def test_tokens_are_razdels(body: str) -> None:
-    tricky = "кто-то a -b 1.5 3/4 т.е. yahoo! :-) ...?! -- ΔP mβж «Живи!» 5-й a_b О’Рейли (ФАС),"
-    for text in (body, tricky, "", " "):
-        assert [(t.start, t.stop) for t in tokenize(text)] == list(entities._tokenize(text))
-
-
-def test_tagger_scores_are_slovnets(body: str) -> None:
-    """NER's scores for a text are slovnet's to the bit; the morph tagger's for windows run side
-    by side pick the tags slovnet picks running them in a batch. Both read ё as е."""
-    models = get_models()
-    raw = [t.text for t in tokens_of(body + " Её ещё ждёт Пётр Алёхин.")]
-    words = [word.replace("ё", "е") for word in raw]
-    infer = models.ner_tagger.infer
-    (batch,) = infer.encoder([words])
-    (ours,) = spans.scores(models.ner_tagger, [raw])
-    assert (ours == infer.model(batch.word_id, batch.shape_id, batch.pad_mask)[0]).all()
-    starts = range(0, len(words) - 8, 3)
-    tagger = models.morph_tagger
-    decode = tagger.infer.decoder.tags_vocab.decode
-    batched = tagger.map([words[i : i + 3 + i % 5] for i in starts])
-    theirs = [[(t.pos, t.feats) for t in markup.tokens] for markup in batched]
-    side_by_side = spans.scores(tagger, [raw[i : i + 3 + i % 5] for i in starts])
-    ours_tags = [[parse_conll_tag(decode(k)) for k in s.argmax(-1)] for s in side_by_side]
-    assert ours_tags == theirs
 
 
 # --- normal forms -----------------------------------------------------------------------------

@@ -8,20 +8,26 @@ from pathlib import Path
 
 import pytest
 
-from worker.entities import extract
+from worker import entities
+from worker import summarize as summarizer
 from worker.evaluate import summarize as evaluation
+from worker.nlp import load_nlp
 from worker.schema import Entities, Summary
-from worker.summarize import (
-    MAX_JACCARD,
-    METHOD,
-    Weights,
-    is_prose,
-    jaccard,
-    leans,
-    split,
-    summarize,
-    words,
-)
+from worker.summarize import METHOD, Weights
+from worker.summarize.leaning import leans
+from worker.summarize.selection import MAX_JACCARD, jaccard
+from worker.summarize.units import is_prose, split
+from worker.text import words
+
+
+def extract(text: str, **options: str | None) -> Entities:
+    return entities.extract(text, load_nlp(), **options)
+
+
+def summarize(text: str, found: Entities | None = None, **options: object) -> Summary:
+    """The summariser with this process's embedding."""
+    return summarizer.summarize(text, found, embedding=load_nlp().embedding, **options)  # type: ignore[arg-type]
+
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE = SHARED / "samples/gazeta_2017_putin_trump_call.txt"
@@ -318,9 +324,9 @@ def test_the_title_goes_to_the_summariser_only_when_it_is_not_the_reference(
 ) -> None:
     titles = []
 
-    def spy(text: str, entities: Entities | None = None, **options: object) -> Summary:
+    def spy(text: str, found: Entities | None = None, **options: object) -> Summary:
         titles.append(options.get("title"))
-        return summarize(text, entities, **options)  # type: ignore[arg-type]
+        return summarizer.summarize(text, found, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(evaluation, "summarize", spy)
     article = {"text": "Правительство утвердило программу развития железных дорог страны."}

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings, get_settings
-from worker import clean, entities, ingest, pipeline, summarize
-from worker.models import get_models
+from worker import clean, ingest, pipeline
+from worker.entities import extract
+from worker.nlp import Nlp, load_nlp
 from worker.schema import Clean, RawArticle
+from worker.summarize import summarize
 
 Say = Callable[[str], None]
 WARM = 20  # articles run before timing, in process and through the workers alike
@@ -63,23 +65,24 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def in_process(items: list[ingest.Submission], settings: Settings) -> dict[str, Any]:
     """Each stage called directly in this process (CPU time), and the natasha baselines."""
-    get_models()
+    nlp = load_nlp()
     clean.warm_up()
     raws = [pipeline.decode(i.payload, i.kind, settings) for i in items]
+    n_sentences = settings.summary_sentences
     for raw in raws[:WARM]:  # as warm as the workers are (see through_celery)
         text = _clean(raw, settings).text
-        summarize.summarize(text, entities.extract(text), sentences=settings.summary_sentences)
+        summarize(text, extract(text, nlp), embedding=nlp.embedding, sentences=n_sentences)
     cleaned, t_clean = _timed(lambda: [_clean(r, settings) for r in raws])
     texts = [c.text for c in cleaned]
-    found, t_entities = _timed(lambda: [entities.extract(t) for t in texts])
+    found, t_entities = _timed(lambda: [extract(t, nlp) for t in texts])
     _, t_summarize = _timed(
         lambda: [
-            summarize.summarize(t, e, sentences=settings.summary_sentences)
+            summarize(t, e, embedding=nlp.embedding, sentences=n_sentences)
             for t, e in zip(texts, found)
         ]
     )
-    _, t_naive = _timed(lambda: [_naive_natasha(t) for t in texts])
-    ner = get_models().ner_tagger
+    _, t_naive = _timed(lambda: [_naive_natasha(t, nlp) for t in texts])
+    ner = nlp.ner_tagger
     _, t_ner = _timed(lambda: [ner(t) for t in texts])
     n = len(items)
     total = t_clean + t_entities + t_summarize
@@ -105,17 +108,16 @@ def _clean(raw: RawArticle, settings: Settings) -> Clean:
     return clean.clean(raw, max_text_chars=settings.max_text_chars)
 
 
-def _naive_natasha(text: str) -> None:
+def _naive_natasha(text: str, nlp: Nlp) -> None:
     """natasha's documented Doc pipeline: what a user would write."""
     from natasha import Doc
 
-    models = get_models()
     doc = Doc(text)
     doc.segment(_segmenter())
-    doc.tag_morph(models.morph_tagger)
-    doc.tag_ner(models.ner_tagger)
+    doc.tag_morph(nlp.morph_tagger)
+    doc.tag_ner(nlp.ner_tagger)
     for span in doc.spans:
-        span.normalize(models.morph_vocab)
+        span.normalize(nlp.morph_vocab)
 
 
 @functools.cache
@@ -162,7 +164,10 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
         NEWSWORKER_BROKER_URL=settings.broker_url,
         NEWSWORKER_KEY_PREFIX=settings.key_prefix,
         NEWSWORKER_QUEUE=settings.queue,
-        NEWSWORKER_SINKS=settings.sinks,
+        # The configured sinks; postgres only where there is a PostgreSQL to write to.
+        NEWSWORKER_SINKS=",".join(
+            n for n in settings.sink_names if n != "postgres" or settings.effective_postgres_dsn
+        ),
         NEWSWORKER_TASK_EVENTS=str(settings.task_events).lower(),
         NEWSWORKER_LOG_LEVEL="WARNING",
         NEWSWORKER_LOG_FORMAT="json",

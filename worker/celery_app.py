@@ -85,9 +85,9 @@ def _setup_logging(**_: object) -> None:
 @worker_process_init.connect  # in a child: a no-op after fork, else loads them once
 def _load_models(**_: object) -> None:
     from worker.clean import warm_up
-    from worker.models import get_models
+    from worker.nlp import load_nlp
 
-    get_models()
+    load_nlp()
     warm_up()
 
 

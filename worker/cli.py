@@ -227,7 +227,15 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Articles to measure on (the inputs repeated with new ids).",
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
-def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+@click.option(
+    "--alert-rules",
+    type=int,
+    default=None,
+    help="Instead: the cost of checking each article against N generated alert rules.",
+)
+def bench(
+    paths: tuple[str, ...], count: int, processes: int | None, alert_rules: int | None
+) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
@@ -239,6 +247,11 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
     settings = _settings()
     shared = Path("../shared")
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
+    if alert_rules is not None:
+        from worker.alerts.bench import measure
+
+        _emit(measure(list(paths) or default, count, alert_rules, settings))
+        return
     result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
     _emit(result)
 

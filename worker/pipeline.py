@@ -2,7 +2,8 @@
 
 ``decode`` turns a submitted payload into a :class:`RawArticle`; each ``run_*`` step fills one
 part of the article from a stage function (``worker.clean``, ``worker.entities``,
-``worker.summarize``); ``to_record`` builds what the sinks store.
+``worker.summarize``); ``to_record`` builds what the sinks store. The NLP models reach the stages
+from here: given by the caller, else the process's own (``worker.nlp.load_nlp``, loaded once).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import redis
 from pydantic import ValidationError
 
 from config import Settings
-from worker import clean, entities, summarize
+from worker import clean
 from worker.boilerplate import SourceChrome, source_domain
+from worker.entities import extract
 from worker.errors import BadArticle
 from worker.ingest import Kind
+from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record
 from worker.store import utcnow
+from worker.summarize import summarize
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
@@ -94,17 +98,20 @@ def run_clean(
     )
 
 
-def run_entities(article: Article) -> Article:
+def run_entities(article: Article, nlp: Nlp | None = None) -> Article:
     assert article.clean is not None
-    found = entities.extract(article.clean.text, published_at=article.published_at)
+    nlp = nlp or load_nlp()
+    found = extract(article.clean.text, nlp, published_at=article.published_at)
     return article.model_copy(update={"entities": found})
 
 
-def run_summarize(article: Article, settings: Settings) -> Article:
+def run_summarize(article: Article, settings: Settings, nlp: Nlp | None = None) -> Article:
     assert article.clean is not None
-    summary = summarize.summarize(
+    nlp = nlp or load_nlp()
+    summary = summarize(
         article.clean.text,
         article.entities,
+        embedding=nlp.embedding,
         title=article.clean.title,
         subtitle=article.clean.subtitle,
         sentences=settings.summary_sentences,
@@ -137,9 +144,12 @@ def to_record(article: Article) -> Record:
     )
 
 
-def process(article_id: str, kind: Kind, payload: bytes, settings: Settings) -> Record:
+def process(
+    article_id: str, kind: Kind, payload: bytes, settings: Settings, nlp: Nlp | None = None
+) -> Record:
     """All stages in this process: what ``newsworker process`` runs, without a broker."""
+    nlp = nlp or load_nlp()
     raw = decode(payload, kind, settings)
     article = run_clean(article_id, "local", kind, raw, settings)
-    article = run_summarize(run_entities(article), settings)
+    article = run_summarize(run_entities(article, nlp), settings, nlp)
     return to_record(article)

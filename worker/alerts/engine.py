@@ -1,11 +1,13 @@
 """Rules compiled into an index, and an article checked against all of them.
 
-Every condition of a rule is a *leaf* (entity, keyword, source, language) under ``all``/``any``;
-a rule can only match an article that meets at least one of its leaves. So the compiled rules
-are indexed by leaf: entity key (``TYPE:normal``), each inflected form of a keyword's first
-word (pymorphy's lexeme of its lemma), source, language. An article looks up its own entity
-keys, words, source and language, and only the rules found that way are evaluated in full:
-the cost grows with the rules an article touches, not with all the rules there are.
+Every condition of a rule is a *leaf* (entity, keyword, source, language) under ``all``/``any``.
+A rule is indexed by its *anchors*: leaves one of which any matching article must meet — for
+``any``, the anchors of every branch; for ``all``, those of its most selective branch (entities
+and keywords before sources, sources before languages). The index maps entity keys
+(``TYPE:normal``), the inflected forms of keywords (pymorphy's lexeme of each word's lemma),
+sources and languages to rules. An article looks up its own entity keys, words, source and
+language, and only the rules found that way are evaluated in full: the cost grows with the
+rules an article can match, not with all the rules there are.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from worker.alerts.rules import (
 from worker.boilerplate import source_domain
 from worker.schema import Record
 
-_TOKEN = re.compile(r"\w+(?:-\w+)*")
+_TOKEN = re.compile(r"\w+")  # «Санкт-Петербург»: two words, in a keyword as in a text
 
 
 def fold(text: str) -> str:
@@ -65,7 +67,7 @@ def word_forms(word: str) -> frozenset[str]:
     return frozenset(forms)
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity
 class Keyword:
     """A keyword (one or more words), each word as the set of its forms."""
 
@@ -105,61 +107,97 @@ class Match:
     keywords: list[str]
 
 
+_COST = {"entity": 1, "keyword": 1, "source": 20, "language": 1000}
+
+
+def _anchors(node: tuple) -> list[tuple]:
+    """Leaves one of which an article must meet for the (compiled) condition to hold."""
+    kind = node[0]
+    if kind == "any":
+        return [leaf for child in node[1] for leaf in _anchors(child)]
+    if kind == "all":
+        options = [_anchors(child) for child in node[1]]
+        return min(options, key=lambda leaves: sum(_COST[leaf[0]] for leaf in leaves))
+    return [node]
+
+
 class Engine:
     """Compiled rules; ``match`` checks one article against all of them."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
+        self._keywords: dict[tuple[frozenset[str], ...], Keyword] = {}
+        self._trees = [self._compile(rule.match) for rule in self.rules]
+        # form -> keywords of one word with that form; first form -> keywords of several words
+        self._single: dict[str, list[Keyword]] = defaultdict(list)
+        self._phrase: dict[str, list[Keyword]] = defaultdict(list)
+        for keyword in self._keywords.values():
+            index = self._single if len(keyword.words) == 1 else self._phrase
+            for form in keyword.words[0]:
+                index[form].append(keyword)
+        self._single_forms = frozenset(self._single)
+        self._phrase_forms = frozenset(self._phrase)
+        # anchors -> rules
         self._by_entity: dict[str, set[int]] = defaultdict(set)
         self._by_source: dict[str, set[int]] = defaultdict(set)
         self._by_language: dict[str, set[int]] = defaultdict(set)
-        self._keywords: dict[tuple[frozenset[str], ...], Keyword] = {}
-        self._by_first_form: dict[str, list[Keyword]] = defaultdict(list)
-        self._trees = [self._compile(i, rule.match) for i, rule in enumerate(self.rules)]
+        for i, tree in enumerate(self._trees):
+            for leaf in _anchors(tree):
+                if leaf[0] == "entity":
+                    self._by_entity[leaf[1]].add(i)
+                elif leaf[0] == "keyword":
+                    leaf[1].rules.add(i)
+                elif leaf[0] == "source":
+                    self._by_source[leaf[1]].add(i)
+                else:
+                    self._by_language[leaf[1]].add(i)
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def _compile(self, i: int, cond: Condition) -> tuple:
+    def _compile(self, cond: Condition) -> tuple:
         if isinstance(cond, AllOf):
-            return ("all", [self._compile(i, c) for c in cond.all])
+            return ("all", [self._compile(c) for c in cond.all])
         if isinstance(cond, AnyOf):
-            return ("any", [self._compile(i, c) for c in cond.any])
+            return ("any", [self._compile(c) for c in cond.any])
         if isinstance(cond, EntityCondition):
-            key = entity_key(cond.type, cond.entity)
-            self._by_entity[key].add(i)
-            return ("entity", key, cond.min_salience)
+            return ("entity", entity_key(cond.type, cond.entity), cond.min_salience)
         if isinstance(cond, KeywordCondition):
             words = tuple(word_forms(w) for w in tokens(cond.keyword))
             keyword = self._keywords.get(words)
             if keyword is None:
                 keyword = self._keywords[words] = Keyword(cond.keyword, list(words))
-                for form in words[0]:
-                    self._by_first_form[form].append(keyword)
-            keyword.rules.add(i)
             return ("keyword", keyword)
         if isinstance(cond, SourceCondition):
-            self._by_source[cond.source].add(i)
             return ("source", cond.source)
         assert isinstance(cond, LanguageCondition)
-        self._by_language[cond.language].add(i)
         return ("language", cond.language)
+
+    def keywords_in(self, toks: list[str]) -> set[Keyword]:
+        """The keywords the tokens contain."""
+        found: set[Keyword] = set()
+        unique = set(toks)
+        for form in unique & self._single_forms:
+            found.update(self._single[form])
+        for form in unique & self._phrase_forms:
+            starts = [i for i, tok in enumerate(toks) if tok == form]
+            for keyword in self._phrase[form]:
+                if keyword not in found and any(keyword.at(toks, i) for i in starts):
+                    found.add(keyword)
+        return found
 
     def match(self, facts: Facts) -> list[Match]:
         candidates: set[int] = set()
         for key in facts.entities:
-            candidates.update(self._by_entity.get(key, ()))
-        if facts.source:
-            candidates.update(self._by_source.get(facts.source, ()))
-        if facts.language:
-            candidates.update(self._by_language.get(facts.language, ()))
-        found: set[int] = set()  # id() of the keywords present
-        toks = facts.tokens
-        for i, tok in enumerate(toks):
-            for keyword in self._by_first_form.get(tok, ()):
-                if id(keyword) not in found and keyword.at(toks, i):
-                    found.add(id(keyword))
-                    candidates.update(keyword.rules)
+            if key in self._by_entity:
+                candidates.update(self._by_entity[key])
+        if facts.source in self._by_source:
+            candidates.update(self._by_source[facts.source])
+        if facts.language in self._by_language:
+            candidates.update(self._by_language[facts.language])
+        found = self.keywords_in(facts.tokens) if self._keywords else set()
+        for keyword in found:
+            candidates.update(keyword.rules)
         out = []
         for i in sorted(candidates):
             hits: tuple[list[str], list[str]] = ([], [])
@@ -168,7 +206,7 @@ class Engine:
         return out
 
 
-def _holds(node: tuple, facts: Facts, found: set[int], hits: tuple[list, list]) -> bool:
+def _holds(node: tuple, facts: Facts, found: set[Keyword], hits: tuple[list, list]) -> bool:
     kind = node[0]
     if kind == "all":
         return all(_holds(n, facts, found, hits) for n in node[1])
@@ -180,7 +218,7 @@ def _holds(node: tuple, facts: Facts, found: set[int], hits: tuple[list, list]) 
             hits[0].append(node[1])
         return ok
     if kind == "keyword":
-        ok = id(node[1]) in found
+        ok = node[1] in found
         if ok:
             hits[1].append(node[1].text)
         return ok

@@ -33,9 +33,11 @@ from pathlib import Path
 
 from razdel import tokenize
 
-from worker.entities import extract, fold
+from worker.entities import extract
 from worker.evaluate import counted
+from worker.nlp import load_nlp
 from worker.schema import Entities
+from worker.text import fold
 
 TYPES = ("PER", "LOC", "ORG")
 NAME_PARTS = (("last", "lastname"), ("first", "firstname"), ("middle", "patronymic"))
@@ -158,11 +160,12 @@ def evaluate(path: Path, progress: bool = True) -> dict:
     """Run :func:`extract` on every document of ``path`` and score its spans and normal forms,
     over the whole file and over each of its sets."""
     docs = list(read_docs(Path(path)))
+    nlp = load_nlp()
     scored = []
     elapsed = 0.0
     for doc in counted(docs, progress):
         start = time.perf_counter()
-        pred = predicted_spans(extract(doc["text"]))
+        pred = predicted_spans(extract(doc["text"], nlp))
         elapsed += time.perf_counter() - start
         scored.append(_score(doc, pred))
     sets = sorted({doc.get("set") for doc in docs if doc.get("set")})

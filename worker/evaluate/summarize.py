@@ -23,11 +23,13 @@ from razdel import tokenize
 from rouge import Rouge
 
 from worker.clean import clean
-from worker.entities import extract, sentences
+from worker.entities import extract
 from worker.errors import BadArticle
 from worker.evaluate import counted
+from worker.nlp import load_nlp
 from worker.schema import RawArticle
 from worker.summarize import Weights, summarize
+from worker.text import sentences as split_sentences
 
 METRICS = ("rouge-1", "rouge-2", "rouge-l")
 HTML_TAG = re.compile(r"<(?:p|div|br|strong|span|a|b|i)\b[^>]*>", re.IGNORECASE)
@@ -74,7 +76,7 @@ def rouge_f1(pairs: list[tuple[str, str]]) -> dict[str, float]:
 
 
 def lead(text: str, n: int) -> str:
-    return " ".join(sent.text for sent in sentences(text)[:n])
+    return " ".join(sent.text for sent in split_sentences(text)[:n])
 
 
 def read_articles(path: Path) -> Iterator[dict]:
@@ -90,19 +92,22 @@ def evaluate(path: Path, progress: bool = True, sentences: int | None = None) ->
     articles = list(read_articles(Path(path)))
     field = "summary" if articles and all(a.get("summary") for a in articles) else "title"
     n = sentences or (3 if field == "summary" else 1)
+    nlp = load_nlp()
     ours, leads, seconds = [], [], []
     variants: dict[str, list[tuple[str, str]]] = {name: [] for name in VARIANTS}
     for article in counted(articles, progress):
         text = plain_text(article["text"])
-        found = extract(text)
+        found = extract(text, nlp)
         title = article.get("title") if field != "title" else None
         start = time.perf_counter()
-        summary = summarize(text, found, title=title, sentences=n)
+        summary = summarize(text, found, embedding=nlp.embedding, title=title, sentences=n)
         seconds.append(time.perf_counter() - start)
         ours.append((summary.text, article[field]))
         leads.append((lead(text, n), article[field]))
         for name, weights in VARIANTS.items():
-            variant = summarize(text, found, title=title, sentences=n, weights=weights)
+            variant = summarize(
+                text, found, embedding=nlp.embedding, title=title, sentences=n, weights=weights
+            )
             variants[name].append((variant.text, article[field]))
     return {
         "articles": len(articles),

@@ -1,0 +1,144 @@
+"""Text primitives every stage shares: tokens, sentences, ё-folding, month names, scripts.
+
+- :func:`fold`: the form in which words and names are compared (lowercase, ё as е);
+  :func:`yo_as_e` keeps the case (what slovnet's taggers read).
+- :func:`sentences`: razdel's sentences with offsets, a line break always ending one;
+  :func:`tokens`: razdel's tokens with offsets and their sentence; :func:`words`: the folded word
+  tokens of a text. ``tokens`` runs razdel's own tokenising rules on razdel's atoms, which it
+  reaches in razdel's internals (``razdel.segmenters.tokenize``; razdel is pinned exactly in
+  pyproject.toml). ``tests/test_contracts.py`` checks it gives ``razdel.tokenize``'s tokens;
+  should that fail after an upgrade, ``razdel.tokenize`` itself is the drop-in replacement
+  (slower: it builds its objects for every atom).
+- :data:`MONTH_STEMS`, :data:`MONTHS`, :data:`MONTH_ABBREVIATIONS`, :func:`month_number`: Russian
+  month names in any case form, and as news agencies abbreviate them ("1 дек").
+- :data:`ENDS_SENTENCE`: how prose ends a sentence; :data:`CYRILLIC`, :data:`LATIN` and
+  :func:`detect_language`: the script of a word, the language of a text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from razdel import sentenize
+from razdel import tokenize as razdel_tokenize
+from razdel.segmenters.tokenize import ATOM, Atom, TokenSplit
+from razdel.segmenters.tokenize import tokenize as razdel_segmenter
+
+# --- folding -----------------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """The form used to compare words and names: lowercase, ё as е."""
+    return text.lower().replace("ё", "е")
+
+
+def yo_as_e(text: str) -> str:
+    """ё as е and Ё as Е, the case kept."""
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
+# --- scripts and language ----------------------------------------------------------------------
+
+CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)  # a Russian letter
+LATIN = re.compile(r"[A-Za-z]")  # a basic Latin letter
+_CYRILLIC_SCRIPT = re.compile(r"[\u0400-\u04ff]")
+_LATIN_SCRIPT = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
+_RUSSIAN = re.compile(r"[ыэъёЫЭЪЁ]")
+
+
+def detect_language(text: str, sample: int = 20_000) -> str:
+    """'ru', 'uk', 'en' or 'und' from the letters of (the start of) ``text``."""
+    text = text[:sample]
+    cyrillic, latin = len(_CYRILLIC_SCRIPT.findall(text)), len(_LATIN_SCRIPT.findall(text))
+    if cyrillic + latin < 20:
+        return "und"
+    if cyrillic >= 0.6 * (cyrillic + latin):
+        uk = len(_UKRAINIAN.findall(text))
+        return "uk" if uk > len(_RUSSIAN.findall(text)) else "ru"
+    if latin >= 0.6 * (cyrillic + latin):
+        return "en"
+    return "und"
+
+
+# --- months ------------------------------------------------------------------------------------
+
+# The start every case form of a month's name has ("ма" alone: май, мая, мае, маю, маем).
+MONTH_STEMS = ("январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр",
+               "октябр", "ноябр", "декабр")  # fmt: skip
+# A regex alternation: the start of a month's name in any case ("ноябре", "мая").
+MONTHS = "|".join("ма[йяею]" if stem == "ма" else stem for stem in MONTH_STEMS)
+# A regex alternation: the abbreviations of a dateline ("1 дек", "2 мая"); the rest may follow.
+MONTH_ABBREVIATIONS = "|".join("ма[йя]" if stem == "ма" else stem[:3] for stem in MONTH_STEMS)
+
+
+def month_number(word: str) -> int | None:
+    """1..12 for a word that starts like a month's name ("января" → 1), else None."""
+    low = word.lower()
+    return next((i for i, stem in enumerate(MONTH_STEMS, 1) if low.startswith(stem)), None)
+
+
+# --- sentences and tokens ----------------------------------------------------------------------
+
+# Prose ends a sentence: . ! ? … maybe followed by closing quotes or brackets.
+ENDS_SENTENCE = re.compile(r"[.!?…][»\"“”’')\]]*$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # offsets into the text
+    stop: int
+    text: str
+
+
+class Token(NamedTuple):  # a tuple: an article has hundreds, made fast
+    start: int  # offsets into the text
+    stop: int
+    text: str
+    sent: int  # index of its sentence
+
+
+def sentences(text: str) -> list[Sentence]:
+    """razdel sentences with offsets into ``text``; a line break always ends a sentence."""
+    out = []
+    for line in re.finditer(r"[^\n]+", text):
+        for sent in sentenize(line.group()):
+            if sent.text.strip():
+                start = line.start() + sent.start
+                out.append(Sentence(start, start + len(sent.text), sent.text))
+    return out
+
+
+def tokens(text: str) -> list[Token]:
+    """razdel tokens of ``text``, with offsets and the index of their sentence."""
+    return [
+        Token(sent.start + start, sent.start + stop, sent.text[start:stop], index)
+        for index, sent in enumerate(sentences(text))
+        for start, stop in token_bounds(sent.text)
+    ]
+
+
+def token_bounds(text: str) -> Iterator[tuple[int, int]]:
+    """(start, stop) of razdel's tokens of ``text``: its atoms joined by its rules, which it asks
+    only where two atoms touch (a space always parts tokens). razdel builds its objects for every
+    atom; this only where the rules read them."""
+    atoms = list(ATOM.finditer(text))
+    first = 0  # the atom the current token starts with
+    for k in range(1, len(atoms) + 1):
+        if k < len(atoms) and atoms[k].start() == atoms[k - 1].end():
+            lo = max(0, k - 3)  # razdel's rules see three atoms either side
+            near = [Atom(a.start(), a.end(), a.lastgroup, a.group()) for a in atoms[lo : k + 3]]
+            split = TokenSplit(near[: k - lo], "", near[k - lo :])
+            split.buffer = text[atoms[first].start() : atoms[k - 1].end()]
+            if razdel_segmenter.join(split):
+                continue
+        yield atoms[first].start(), atoms[k - 1].end()
+        first = k
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (razdel), folded; punctuation dropped."""
+    return [fold(tok.text) for tok in razdel_tokenize(text) if any(ch.isalnum() for ch in tok.text)]
