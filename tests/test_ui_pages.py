@@ -414,6 +414,32 @@ def test_a_dead_letter_retried_from_the_page_lands(ui_stack, page) -> None:
     assert response is not None and response.status == 200
 
 
+def test_retry_all_sends_every_dead_letter_again_and_each_lands(ui_stack, page) -> None:
+    from worker.store import Store
+
+    store = Store(ui_stack.settings)
+    before = {e.entry_id: e for e in store.dead_entries()}
+    assert len(before) == 2 and "blank-1" in {e.id for e in before.values()}  # the bad ones
+    page.goto("/ui/dead")
+    page.get_by_role("button", name=f"Повторить все ({len(before)})").click()
+    page.wait_for_url("**/ui/dead?message=*")
+    assert (
+        page.locator(".flash").inner_text() == f"Отправлено заново: {len(before)} из {len(before)}."
+    )
+    # permanently bad payloads: each lands again as a new dead letter, with the same reason
+    deadline = time.monotonic() + 120
+    while True:
+        after = [e for e in store.dead_entries() if e.entry_id not in before]
+        if len(after) == len(before):
+            break
+        assert time.monotonic() < deadline, "the retried dead letters did not land"
+        time.sleep(0.3)
+    assert sorted((e.id, e.reason) for e in after) == sorted(
+        (e.id, e.reason) for e in before.values()
+    )
+    assert not set(before) & {e.entry_id for e in store.dead_entries()}
+
+
 def test_stories_list_their_first_source_and_reprints_in_order(ui_stack, page) -> None:
     first, *_, last = ui_stack.story
     page.goto("/ui/stories")

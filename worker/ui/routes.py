@@ -34,6 +34,9 @@ from worker.ui.article import ENTITY_TYPES, TYPES, render
 HERE = Path(__file__).parent
 COOKIE = "nw_ui"
 POLL_MS = 5000
+LATE = dt.timedelta(seconds=30)
+"""How late a landed article's row may commit after its ``processed_at``: the live feed asks
+for this much before the newest it shows (the page skips what it already has)."""
 
 _WINDOWS = (("hour", "Час", dt.timedelta(hours=1)), ("day", "День", dt.timedelta(days=1)),
             ("week", "Неделя", dt.timedelta(days=7)))  # fmt: skip
@@ -189,11 +192,14 @@ def live_feed(request: Request, conn: DB, after: str = "") -> JSONResponse:
     if after:
         try:
             since = dt.datetime.fromisoformat(after)
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=dt.timezone.utc)
         except ValueError:
             raise PageError(400, "`after` is not an ISO time") from None
-    rows = queries.landed(conn, since)
+    rows = queries.landed(conn, since - LATE if since else None)
     html = templates.get_template("_feed.html").render(articles=rows)
-    last = rows[0]["processed_at"].isoformat() if rows else after
+    times = [r["processed_at"] for r in rows] + ([since] if since else [])
+    last = max(times).isoformat() if times else ""
     items = [{"id": r["id"], "title": r["title"]} for r in rows]
     return JSONResponse({"items": items, "after": last, "html": html})
 

@@ -37,17 +37,18 @@
       fetch(url + "?after=" + encodeURIComponent(after), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
         .then(function (data) {
-          if (data.items.length) {
-            var tmp = document.createElement("ul");
-            tmp.innerHTML = data.html;
-            var first = feed.firstChild;
-            Array.prototype.slice.call(tmp.children).forEach(function (li) {
-              li.classList.add("new");
-              feed.insertBefore(li, first);
-            });
-            feed.setAttribute("data-after", data.after);
-            status.textContent = "Новых статей: " + data.items.length;
-          }
+          // the answer overlaps the last one (a row may commit late): skip those shown
+          var tmp = document.createElement("ul");
+          tmp.innerHTML = data.html;
+          var first = feed.firstChild, added = 0;
+          Array.prototype.slice.call(tmp.children).forEach(function (li) {
+            if (feed.querySelector('li[data-id="' + CSS.escape(li.getAttribute("data-id")) + '"]')) return;
+            li.classList.add("new");
+            feed.insertBefore(li, first);
+            added += 1;
+          });
+          if (data.after) feed.setAttribute("data-after", data.after);
+          if (added) status.textContent = "Новых статей: " + added;
         })
         .catch(function () { status.textContent = "Нет связи с сервером, повтор через " + every / 1000 + " с"; })
         .then(function () { setTimeout(poll, every); });
