@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     # --- where things live -------------------------------------------------------------
     home: Path = Field(
         default_factory=_default_home,
-        description="Data directory of the embedded Redis (socket, append-only file).",
+        description="Data directory of the embedded Redis (socket, append-only file) and "
+        "PostgreSQL (pg/), and of the generated Flower password and API token.",
     )
     redis_url: str = Field(
         "",
@@ -221,9 +222,6 @@ class Settings(BaseSettings):
     @property
     def sink_names(self) -> list[str]:
         return [s.strip() for s in self.sinks.split(",") if s.strip()]
-
-    def key(self, *parts: str) -> str:
-        return ":".join((self.key_prefix, *parts))
 
     def masked(self) -> dict[str, object]:
         """Settings as a dict with passwords in URLs replaced by ***."""

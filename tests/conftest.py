@@ -93,7 +93,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     import psycopg
 
     from config import get_settings
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     settings = get_settings()
     runs: list[str] = _state.get("runs", [])  # type: ignore[assignment]
@@ -129,10 +129,10 @@ def settings():
 
 
 @pytest.fixture(scope="session")
-def store(settings):
-    from worker.store import Store
+def ledger(settings):
+    from worker.delivery.ledger import Ledger
 
-    return Store(settings)
+    return Ledger(settings)
 
 
 def newsworker(

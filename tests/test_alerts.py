@@ -14,7 +14,7 @@ from worker.alerts.dispatch import Alerts
 from worker.alerts.engine import Engine, Facts
 from worker.alerts.rules import RuleIn, RuleStore, complete, read_file
 from worker.alerts.webhook import sign, verify
-from worker.store import connect
+from worker.delivery.ledger import Keys, connect
 
 TEXTS = {
     "genitive": "Глава Газпрома Алексей Миллер заявил о новых поставках газа в Европу.",
@@ -106,7 +106,7 @@ def test_a_match_is_noted_and_announced_once_per_rule_and_article(alerts_setting
     assert sorted(c.key for c in calls) == ["gazprom:a-genitive", "gazprom:a-legal"]
     body = json.loads(calls[0].body)
     assert body["delivery"] == calls[0].key and body["matched"]["entities"] == ["ORG:газпром"]
-    stream = alerts_settings.key(alerts_settings.alerts_stream)
+    stream = Keys(alerts_settings).alerts
     entries = client.xrange(stream)
     assert sorted((f[b"rule"], f[b"article"]) for _, f in entries) == [
         (b"gazprom", b"a-genitive"), (b"gazprom", b"a-legal"), (b"quiet", b"a-sanctions")
@@ -119,7 +119,7 @@ def test_a_match_is_noted_and_announced_once_per_rule_and_article(alerts_setting
     assert client.xlen(stream) == 3
     alerts.dead(calls[1], "HTTP 500")
     assert alerts.check(list(records.values())) == []
-    [(_, dead)] = client.xrange(alerts_settings.key(alerts_settings.alerts_stream, "dead"))
+    [(_, dead)] = client.xrange(Keys(alerts_settings).alerts_dead)
     assert dead[b"reason"] == b"HTTP 500" and dead[b"rule"] == b"gazprom"
 
 
@@ -140,6 +140,9 @@ def test_rules_from_a_file_and_reloads(alerts_settings, records, tmp_path):
     alerts = Alerts(settings, client, recheck=0)
     assert [c.key for c in alerts.check([records["weather"]])] == ["snow:a-weather"]
     RuleStore(settings, client).put(rule(id="bank", match={"keyword": "кредит"}))
+    assert [r.id for r in alerts.engine().rules] == ["snow", "bank"]
+    # A broken file keeps the rules in force (the articles go on).
+    path.write_text("rules: [{id: snow, match: {keyword: 12", encoding="utf-8")
     assert [r.id for r in alerts.engine().rules] == ["snow", "bank"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"id": "x", "match": {"keyword": "газ"}, "webhook": "http://h/"}]))

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import Settings
+from worker.delivery.ledger import Ledger
 from worker.ingest import read_paths
-from worker.store import Store
 
 MAX_PAYLOAD = 100_000
 
@@ -141,7 +141,7 @@ def test_two_thousand_odd_payloads_each_land_once(tmp_path):
         assert json.loads(after.stdout)["processed"] == 1
     finally:
         worker.stop()
-    dead = list(Store(conf).dead_entries())
+    dead = list(Ledger(conf).dead_entries())
     assert len(dead) == counts["dead"]
     assert all(d.reason and d.stage for d in dead)
     reasons = Counter(d.reason.split(":")[0] for d in dead)

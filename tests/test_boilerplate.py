@@ -50,8 +50,8 @@ def body_of(n: int) -> list[str]:
 def counts(request):
     if request.param == "memory":
         return MemoryCounts()
-    store, settings = request.getfixturevalue("store"), request.getfixturevalue("settings")
-    return RedisCounts(store.redis, settings.key("chrome", uuid.uuid4().hex[:8]), ttl=600)
+    ledger = request.getfixturevalue("ledger")
+    return RedisCounts(ledger.redis, f"{ledger.keys.chrome}:{uuid.uuid4().hex[:8]}", ttl=600)
 
 
 # --- lines and their hashes ----------------------------------------------------------------------
@@ -142,13 +142,13 @@ def test_options_are_checked():
         SourceChrome(MemoryCounts(), min_count=0)
 
 
-def test_redis_keys_expire(store, settings):
-    prefix = settings.key("chrome", uuid.uuid4().hex[:8])
-    chrome = SourceChrome.in_redis(store.redis, prefix, ttl=120)
+def test_redis_keys_expire(ledger):
+    prefix = f"{ledger.keys.chrome}:{uuid.uuid4().hex[:8]}"
+    chrome = SourceChrome.in_redis(ledger.redis, prefix, ttl=120)
     chrome.learn("omsk.ru", article(1), body_of(1))
-    assert 0 < store.redis.ttl(f"{prefix}:omsk.ru") <= 120
-    assert 0 < store.redis.ttl(f"{prefix}:omsk.ru:articles") <= 120
-    assert store.redis.get(f"{prefix}:omsk.ru:articles") == b"1"
+    assert 0 < ledger.redis.ttl(f"{prefix}:omsk.ru") <= 120
+    assert 0 < ledger.redis.ttl(f"{prefix}:omsk.ru:articles") <= 120
+    assert ledger.redis.get(f"{prefix}:omsk.ru:articles") == b"1"
 
 
 # --- on the dev pages ----------------------------------------------------------------------------

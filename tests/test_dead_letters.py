@@ -8,7 +8,7 @@ import time
 from conftest import Worker, json_lines, namespace, newsworker, settings_overrides
 
 from config import Settings
-from worker.store import Store
+from worker.delivery.ledger import Ledger
 
 BAD = {
     b"this is not json": "not valid JSON",
@@ -46,18 +46,18 @@ def test_bad_payloads_are_dead_lettered(tmp_path, running_worker, settings):
     assert json.loads(ok.stdout)["processed"] == 1, ok.stdout + running_worker.tail()
 
 
-def test_retry_dead_resubmits_the_original_payload(tmp_path, running_worker, store):
+def test_retry_dead_resubmits_the_original_payload(tmp_path, running_worker, ledger):
     path = tmp_path / "retry.json"
     path.write_text('{"id": "retry-me", "html": "<html><body><p></p></body></html>"}')
     assert json.loads(newsworker("submit", str(path), "--wait").stdout)["dead"] == 1
-    before = [d for d in store.dead_entries() if d.id == "retry-me"]
+    before = [d for d in ledger.dead_entries() if d.id == "retry-me"]
     assert len(before) == 1
     out = newsworker("retry-dead")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["retried"] >= 1
     # Same payload, same verdict: dead again, exactly once, with the same payload.
     for _ in range(240):
-        again = [d for d in store.dead_entries() if d.id == "retry-me"]
+        again = [d for d in ledger.dead_entries() if d.id == "retry-me"]
         if again and again[0].entry_id != before[0].entry_id:
             break
         time.sleep(0.25)
@@ -84,6 +84,6 @@ def test_a_batch_over_its_time_limit_is_split_and_only_the_slow_article_dies(tmp
         assert "batch_split" in worker.log.read_text(errors="replace")
     finally:
         worker.stop()
-    [dead] = [d for d in Store(settings).dead_entries() if d.id.startswith("split-")]
+    [dead] = [d for d in Ledger(settings).dead_entries() if d.id.startswith("split-")]
     assert dead.id == "split-slow" and "time limit" in dead.reason, dead
     assert json.loads(dead.payload)["text"].startswith("Путин, Эрдоган")

@@ -20,8 +20,8 @@ import redis
 from conftest import Worker, namespace, newsworker, settings_overrides
 
 from config import Settings
+from worker.delivery.ledger import Keys, Ledger
 from worker.embedded import redis_server_binary
-from worker.store import Store
 
 
 def write_articles(path: Path, n: int, dev_pages: list[dict], tag: str) -> list[str]:
@@ -37,7 +37,7 @@ def write_articles(path: Path, n: int, dev_pages: list[dict], tag: str) -> list[
 
 
 def landed(settings: Settings, ids: list[str]) -> Counter[str]:
-    states = Store(settings).states(ids)
+    states = Ledger(settings).states(ids)
     return Counter(s.split(":")[0] if s else "pending" for s in states)
 
 
@@ -71,8 +71,8 @@ def password_free(text: str, env: dict[str, str]) -> bool:
 
 
 def stream_ids(settings: Settings) -> Counter[str]:
-    store = Store(settings)
-    entries = store.redis.xrange(settings.key(settings.stream))
+    store = Ledger(settings)
+    entries = store.redis.xrange(store.keys.stream)
     return Counter(fields[b"id"].decode() for _, fields in entries)
 
 
@@ -84,12 +84,12 @@ def postgres_ids(settings: Settings) -> Counter[str]:
 
 def where_are(settings: Settings, ids: list[str]) -> list[tuple]:
     """For a failure message: what Redis still holds of the articles that did not land."""
-    store = Store(settings)
+    store = Ledger(settings)
     r = store.redis
     out = []
     for i, s in zip(ids, store.states(ids)):
         if s is None:
-            held = r.keys(store.payload_key(i, "*"))
+            held = r.keys(store.keys.payload(i, "*"))
             out.append((i, "payload" if held else "no-payload"))
             for key in (settings.queue, "unacked"):
                 t = r.type(key).decode()
@@ -260,7 +260,7 @@ def test_postgres_outage_delays_but_loses_nothing(tmp_path, dev_pages):
     assert counts == Counter(processed=150), worker.tail()
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
     assert stream_ids(settings) == Counter({i: 1 for i in ids})
-    assert not [d for d in Store(settings).dead_entries() if d.id in ids]
+    assert not [d for d in Ledger(settings).dead_entries() if d.id in ids]
     assert "SinkUnavailable" in worker.log.read_text() or "Retry" in worker.log.read_text()
 
 
@@ -285,7 +285,7 @@ def test_same_articles_twice_are_stored_once(tmp_path, dev_pages):
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
     lines = (tmp_path / "out.jsonl").read_text().splitlines()
     assert Counter(json.loads(line)["id"] for line in lines) == Counter({i: 1 for i in ids})
-    records = Store(settings).redis.keys(settings.key("article", "*"))
+    records = Ledger(settings).redis.keys(Keys(settings).record("*"))
     assert len(records) == 50
 
 
@@ -301,3 +301,37 @@ def test_force_processes_again_once(tmp_path, dev_pages):
         worker.stop()
     assert json.loads(again.stdout)["processed"] == 3
     assert stream_ids(settings) == Counter({i: 2 for i in ids})
+
+
+def test_a_message_that_kills_its_worker_process_is_dead_lettered_after_max_deliveries(tmp_path):
+    """NEWSWORKER_MAX_DELIVERIES=2: the clean task of a long article kills its pool process
+    (here: SIGKILL while it runs) at its first and second delivery; the third delivery
+    dead-letters the article as a poison message, with its payload; the worker lives on."""
+    env = namespace(max_deliveries=2, max_text_chars=2_000_000)
+    settings = Settings(**settings_overrides(env))
+    names = "Путин, Эрдоган, Меркель, Макрон, Москва, Анкара, Берлин, Париж, «Газпром», ООН. "
+    path = tmp_path / "poison.json"
+    path.write_text(json.dumps({"id": "poison", "text": names * 20_000}, ensure_ascii=False))
+    ledger = Ledger(settings)
+    worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
+    try:
+        assert json.loads(newsworker("submit", str(path), env=env).stdout)["queued"] == 1
+        for delivery in (1, 2):
+            deadline = time.monotonic() + 120
+            while True:  # its message's deliveries, counted when the task starts
+                counts = [int(ledger.redis.get(k) or 0)
+                          for k in ledger.redis.scan_iter(ledger.keys.deliveries("*"))]  # fmt: skip
+                if delivery in counts:
+                    break
+                assert time.monotonic() < deadline, (counts, worker.tail())
+                time.sleep(0.05)
+            [pool] = worker.children()
+            os.kill(pool, signal.SIGKILL)
+        assert wait_landed(settings, ["poison"], timeout=120) == Counter(dead=1), worker.tail()
+        assert worker.proc.poll() is None
+    finally:
+        worker.stop()
+    [dead] = ledger.dead_entries()
+    assert dead.reason == "poison message: delivered 3 times without finishing"
+    assert dead.stage == "clean"
+    assert json.loads(dead.payload)["id"] == "poison"

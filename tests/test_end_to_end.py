@@ -122,7 +122,7 @@ def test_dev_pages_have_text_and_entities(batch):
     assert sum(bool(r["entities"]) for r in batch["records"]) >= 18
 
 
-def test_second_submission_is_a_duplicate(batch, store):
+def test_second_submission_is_a_duplicate(batch):
     again = newsworker("submit", str(SAMPLE), "--wait")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from worker.delivery.protocol import Ref
 from worker.ingest import derive_id, read_paths
 
 
@@ -38,12 +39,12 @@ def test_undecodable_jsonl_lines_are_kept_one_by_one(tmp_path):
     assert [i.payload for i in items] == [b'{"text": "ok"}', b"not json at all", b'{"text": "ok2"}']
 
 
-def test_the_same_article_twice_in_one_submission_is_queued_once(tmp_path, settings, store):
+def test_the_same_article_twice_in_one_submission_is_queued_once(tmp_path, settings, ledger):
     from worker.producer import submit
 
     path = tmp_path / "twice.jsonl"
     path.write_text('{"id": "same-twice", "text": "a"}\n{"id": "same-twice", "text": "a"}\n')
     done = submit(read_paths([str(path)]), settings)
     assert list(done.queued) == ["same-twice"] and done.duplicates == ["same-twice"]
-    [payload] = store.payloads([("same-twice", "json", done.queued["same-twice"])])
+    [payload] = ledger.payloads([Ref("same-twice", "json", done.queued["same-twice"])])
     assert payload == b'{"id": "same-twice", "text": "a"}'

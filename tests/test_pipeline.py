@@ -28,8 +28,8 @@ def _article(n: int) -> RawArticle:
     return RawArticle(text=f"{body}\n\n{SIGNOFF}", source="example-news.ru")
 
 
-def test_run_clean_learns_a_sources_chrome_in_redis(store, settings):
-    chrome = SourceChrome.in_redis(store.redis, settings.key("chrome", uuid.uuid4().hex))
+def test_run_clean_learns_a_sources_chrome_in_redis(ledger, settings):
+    chrome = SourceChrome.in_redis(ledger.redis, f"{ledger.keys.chrome}:{uuid.uuid4().hex}")
     first = pipeline.run_clean("a1", "1", "json", _article(1), settings, chrome)
     assert SIGNOFF in first.clean.text  # alone, it reads like prose
     for n in (2, 3):

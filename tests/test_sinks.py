@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from worker import pgstore
+from worker.delivery.ledger import Keys
 from worker.schema import Record, Summary
 from worker.sinks import build_sinks
 from worker.sinks.jsonl import JsonlSink
@@ -33,13 +34,13 @@ def record(article_id: str, submission: str = "1", text: str = "Текст.") ->
 def test_redis_sink_announces_once_per_submission(settings):
     sink = RedisSink(settings)
     rid = f"r-{uuid.uuid4().hex}"
-    stream = settings.key(settings.stream)
+    stream = Keys(settings).stream
     before = sink.redis.xlen(stream)
     assert sink.write([record(rid)]) == [True]
     assert sink.write([record(rid)]) == [False]
     assert sink.redis.xlen(stream) == before + 1
     assert sink.write([record(rid, submission="forced", text="Новый.")]) == [True]
-    assert json.loads(sink.redis.get(settings.key("article", rid)))["text"] == "Новый."
+    assert json.loads(sink.redis.get(Keys(settings).record(rid)))["text"] == "Новый."
 
 
 def test_jsonl_sink_writes_whole_lines_once(settings, tmp_path):
@@ -76,6 +77,23 @@ def test_postgres_sink_keeps_every_submission_and_the_latest_is_current(settings
         ).fetchall()
     assert current == [("Новый.", "forced", 2)]
     assert versions == [("1", "Текст."), ("forced", "Новый.")]
+    # An older submission landing late is kept, and does not become current.
+    late = record(rid, submission="late", text="Поздний.")
+    late.processed_at = "2026-11-25T12:30:00+00:00"
+    assert sink.write([late]) == [True]
+    # Taking back the current submission makes the latest one left current again.
+    sink.discard([forced])
+    with pgstore.connect(settings) as conn:
+        current = conn.execute(
+            "SELECT text, submission, versions FROM articles WHERE id = %s", (rid,)
+        ).fetchall()
+    assert current == [("Поздний.", "late", 2)]
+    sink.discard([record(rid), late])
+    with pgstore.connect(settings) as conn:
+        gone = conn.execute("SELECT count(*) FROM articles WHERE id = %s", (rid,))
+        assert gone.fetchone() == (0,)
+        left = conn.execute("SELECT count(*) FROM article_versions WHERE article_id = %s", (rid,))
+        assert left.fetchone() == (0,)
     sink.close()
 
 

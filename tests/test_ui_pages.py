@@ -77,10 +77,10 @@ def _record(page: dict) -> dict:
 
 
 def _records(settings) -> dict[str, dict]:
-    from worker.store import connect
+    from worker.delivery.ledger import Keys, connect
 
     client = connect(settings)
-    prefix = settings.key("article", "")
+    prefix = Keys(settings).record("")
     out = {}
     for key in client.scan_iter(prefix + "*", count=1000):
         rec = json.loads(client.get(key))
@@ -117,7 +117,8 @@ def _story(settings) -> list[str]:
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory) -> Stack:
     from config import Settings
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
+    from worker.delivery.protocol import ORDINARY, Ref
 
     tmp = tmp_path_factory.mktemp("ui")
     port = _free_port()
@@ -141,12 +142,10 @@ def ui_stack(tmp_path_factory) -> Stack:
         # A dead letter whose payload is good (as after a worker lost at the entities
         # stage): retried from the page, it must land processed.
         retry = _record(held[0])
-        store = Store(settings)
-        payload = json.dumps(retry, ensure_ascii=False).encode()
-        store.put_payloads([(retry["id"], "json", "1", payload)])
-        assert store.dead_letter(
-            retry["id"], "1", stage="entities", reason="worker lost (test)", kind="json"
-        )
+        ledger = Ledger(settings)
+        ref = Ref(retry["id"], "json", ORDINARY)
+        ledger.admit([(ref, json.dumps(retry, ensure_ascii=False).encode())])
+        assert ledger.dead_letter(ref, stage="entities", reason="worker lost (test)")
         story = _story(settings)
         api = subprocess.Popen(
             [str(BIN / "newsworker"), "api"],
@@ -393,7 +392,7 @@ def test_entity_chart_has_a_point_per_day(ui_stack, page) -> None:
 
 
 def test_a_dead_letter_retried_from_the_page_lands(ui_stack, page) -> None:
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
     page.goto("/ui/dead")
     reasons = page.locator("section h2").all_inner_texts()
@@ -405,9 +404,9 @@ def test_a_dead_letter_retried_from_the_page_lands(ui_stack, page) -> None:
     page.wait_for_url("**/ui/dead?message=*")
     assert page.locator(".flash").inner_text() == "Отправлено заново: 1 из 1."
     assert page.locator("li.dead-entry", has_text=ui_stack.retry_id).count() == 0
-    store = Store(ui_stack.settings)
+    ledger = Ledger(ui_stack.settings)
     deadline = time.monotonic() + 120
-    while not (store.states([ui_stack.retry_id])[0] or "").startswith("processed:"):
+    while not (ledger.states([ui_stack.retry_id])[0] or "").startswith("processed:"):
         assert time.monotonic() < deadline, "the retried article did not land"
         time.sleep(0.3)
     response = page.goto(f"/ui/articles/{ui_stack.retry_id}")
@@ -415,10 +414,10 @@ def test_a_dead_letter_retried_from_the_page_lands(ui_stack, page) -> None:
 
 
 def test_retry_all_sends_every_dead_letter_again_and_each_lands(ui_stack, page) -> None:
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
-    store = Store(ui_stack.settings)
-    before = {e.entry_id: e for e in store.dead_entries()}
+    ledger = Ledger(ui_stack.settings)
+    before = {e.entry_id: e for e in ledger.dead_entries()}
     assert len(before) == 2 and "blank-1" in {e.id for e in before.values()}  # the bad ones
     page.goto("/ui/dead")
     page.get_by_role("button", name=f"Повторить все ({len(before)})").click()
@@ -429,7 +428,7 @@ def test_retry_all_sends_every_dead_letter_again_and_each_lands(ui_stack, page) 
     # permanently bad payloads: each lands again as a new dead letter, with the same reason
     deadline = time.monotonic() + 120
     while True:
-        after = [e for e in store.dead_entries() if e.entry_id not in before]
+        after = [e for e in ledger.dead_entries() if e.entry_id not in before]
         if len(after) == len(before):
             break
         assert time.monotonic() < deadline, "the retried dead letters did not land"
@@ -437,7 +436,7 @@ def test_retry_all_sends_every_dead_letter_again_and_each_lands(ui_stack, page) 
     assert sorted((e.id, e.reason) for e in after) == sorted(
         (e.id, e.reason) for e in before.values()
     )
-    assert not set(before) & {e.entry_id for e in store.dead_entries()}
+    assert not set(before) & {e.entry_id for e in ledger.dead_entries()}
 
 
 def test_stories_list_their_first_source_and_reprints_in_order(ui_stack, page) -> None:

@@ -1,4 +1,5 @@
-"""`newsworker up` on the embedded Redis: submit, consume, see the tasks in Flower, Ctrl-C."""
+"""`newsworker up` on the embedded Redis and PostgreSQL: submit, consume, query the API, see the
+tasks in Flower, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 
 from conftest import BIN, SAMPLE, json_lines, newsworker
@@ -35,6 +37,9 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         "NEWSWORKER_FLOWER_PORT": str(port),
         "NEWSWORKER_FLOWER_BASIC_AUTH": "admin:s3cret",
         "NEWSWORKER_CONCURRENCY": "1",
+        "NEWSWORKER_POSTGRES_DSN": "",  # the embedded PostgreSQL
+        "NEWSWORKER_SINKS": "redis,postgres",
+        "NEWSWORKER_API_PORT": str(_free_port()),
     }
     log = open(tmp_path / "up.log", "wb")  # noqa: SIM115 - outlives the block below
     up = subprocess.Popen(
@@ -60,6 +65,17 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         assert json.loads(done.stdout)["processed"] == 1
         [record] = json_lines(newsworker("consume", env=env).stdout)
         assert record["title"] == "Президенты поговорили о Корее"
+
+        # The query store has it, and the API (token generated in the home) answers.
+        token = (tmp_path / "home" / "api-token").read_text().strip()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{env['NEWSWORKER_API_PORT']}/articles?"
+            + urllib.parse.urlencode({"q": "Трамп"}),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            [article] = json.loads(response.read())["items"]
+        assert article["id"] == record["id"] and article["title"] == record["title"]
 
         tasks: dict = {}
         for _ in range(40):
@@ -89,7 +105,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         log.close()
     text = (tmp_path / "up.log").read_text()
     assert code == 0, text
-    for name in ("flower", "worker", "redis"):
+    for name in ("api", "flower", "worker", "postgres", "redis"):
         assert f"stopped  {name}" in text
     assert not (tmp_path / "home" / "redis.sock").exists()
     # Appendonly persistence: the data directory holds the append-only file.

@@ -14,3 +14,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``worker.app``: the Celery app, imported on first use (``celery -A worker``), so that
+    importing the package imports no Celery."""
+    if name == "app":
+        from worker.celery_app import app
+
+        return app
+    raise AttributeError(f"module 'worker' has no attribute {name!r}")

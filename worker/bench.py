@@ -133,8 +133,8 @@ def _segmenter() -> Any:
 @contextmanager
 def bench_redis(settings: Settings, say: Say) -> Iterator[Settings]:
     """The configured Redis if it answers, else a private embedded one for this run."""
+    from worker.delivery.ledger import connect
     from worker.embedded import start_redis
-    from worker.store import connect
 
     try:
         connect(settings).ping()
@@ -215,7 +215,7 @@ def _namespace(settings: Settings, tag: str) -> Settings:
 
 
 def _cleanup(settings: Settings) -> None:
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     client = connect(settings)
     keys = list(client.scan_iter(f"*{settings.key_prefix}*", count=1000))

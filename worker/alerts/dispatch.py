@@ -1,13 +1,10 @@
 """From processed records to alerts: match, note once per (rule, article), announce.
 
-Redis keys (``nw`` is the key prefix):
-
-- ``nw:alerts:ledger:{rule}:{article}``  ``pending`` until the rule's webhook acknowledged the
-  match, then ``sent`` (or ``dead`` after the last retry; ``none`` for a rule without webhook).
-- ``nw:alerts``        the stream of matches (fields ``rule``, ``article``, ``match`` JSON),
-  one entry per (rule, article), whatever the re-deliveries and ``--force`` runs.
-- ``nw:alerts:dead``   webhook calls that failed their last retry (``rule``, ``article``,
-  ``reason``, ``match``).
+Redis keys (see the key map in ``worker.delivery.ledger``): ``nw:alerts:ledger:{rule}:{id}``
+is ``pending`` until the rule's webhook acknowledged the match, then ``sent`` (``dead`` after
+the last retry; ``none`` for a rule without webhook); the stream ``nw:alerts`` has one entry
+per (rule, article), whatever the re-deliveries and ``--force`` runs; ``nw:alerts:dead`` has
+the webhook calls that failed their last retry.
 
 The ledger entry and the stream entry are written together (one script), before the article
 is marked processed: a deliver task that dies in between is run again and finds the match
@@ -26,8 +23,10 @@ import redis
 import structlog
 
 from config import Settings
+from worker.alerts import webhook
 from worker.alerts.engine import Engine, Facts, Match
 from worker.alerts.rules import Rule, RuleStore, read_file
+from worker.delivery.ledger import Keys
 from worker.schema import Record
 
 log = structlog.get_logger("worker.alerts")
@@ -91,9 +90,10 @@ class Alerts:
     def __init__(self, settings: Settings, client: redis.Redis, recheck: float = 1.0) -> None:
         self.settings = settings
         self.redis = client
+        self.keys = Keys(settings)
         self.store = RuleStore(settings, client)
-        self.stream = settings.key(settings.alerts_stream)
-        self.dead_stream = settings.key(settings.alerts_stream, "dead")
+        self.stream = self.keys.alerts
+        self.dead_stream = self.keys.alerts_dead
         self._note = client.register_script(_NOTE)
         self._recheck = recheck
         self._checked = 0.0
@@ -101,7 +101,7 @@ class Alerts:
         self._engine = Engine([])
 
     def ledger_key(self, rule_id: str, article_id: str) -> str:
-        return self.settings.key("alerts", "ledger", rule_id, article_id)
+        return self.keys.alert_ledger(rule_id, article_id)
 
     # -- rules ----------------------------------------------------------------------------
     def _file_mtime(self) -> float:
@@ -113,12 +113,16 @@ class Alerts:
         now = time.monotonic()
         if now - self._checked >= self._recheck:
             self._checked = now
-            seen = (self.store.version(), self._file_mtime())
-            if seen != self._seen:
-                rules = self.rules()
-                self._engine = Engine(rules)
-                self._seen = seen
-                log.info("alert_rules_loaded", rules=len(rules))
+            try:
+                seen = (self.store.version(), self._file_mtime())
+                if seen != self._seen:
+                    self._seen = seen
+                    rules = self.rules()
+                    self._engine = Engine(rules)
+                    log.info("alert_rules_loaded", rules=len(rules))
+            except (ValueError, OSError) as exc:
+                # A broken rules file must not stop the articles: the rules in force stay.
+                log.error("alert_rules_invalid", error=str(exc), rules=len(self._engine))
         return self._engine
 
     def rules(self) -> list[Rule]:
@@ -158,7 +162,32 @@ class Alerts:
                 calls.append(Call(match.rule.id, record.id, url, body(match, record)))
         return calls
 
-    # -- the webhook's outcome ----------------------------------------------------------------
+    # -- the webhook call -----------------------------------------------------------------
+    def send(self, call: Call, attempt: int) -> str:
+        """Make the call unless the match is no longer pending (``sent``/``dead``: 'skipped')
+        or another process is making it now; 'sent' once the receiver answered 2xx. Raises
+        :class:`worker.alerts.webhook.WebhookFailed` for the caller to retry."""
+        if self.state(call) != "pending":
+            return "skipped"
+        lock = self.keys.alert_sending(call.rule_id, call.article_id)
+        if not self.redis.set(
+            lock, str(attempt), nx=True, ex=int(self.settings.alert_timeout) + 30
+        ):
+            return "skipped"  # a duplicate task: the one holding the lock makes the call
+        try:
+            rule = self.rule(call.rule_id)
+            if rule is None or rule.webhook is None or not rule.secret:
+                self.dead(call, "the rule no longer exists, or has no webhook")
+                return "dead"
+            webhook.post(
+                str(rule.webhook), rule.secret, call.body.encode(), call.key, attempt,
+                self.settings.alert_timeout,
+            )  # fmt: skip
+            self.sent(call)
+            return "sent"
+        finally:
+            self.redis.delete(lock)
+
     def state(self, call: Call) -> str | None:
         raw = self.redis.get(self.ledger_key(call.rule_id, call.article_id))
         return raw.decode() if raw else None

@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from worker.alerts.rules import (
     AllOf,
@@ -30,13 +31,12 @@ from worker.alerts.rules import (
 )
 from worker.boilerplate import source_domain
 from worker.schema import Record
+from worker.text import fold
+
+if TYPE_CHECKING:  # natasha loads only where keywords are compiled (the worker)
+    from natasha import MorphVocab
 
 _TOKEN = re.compile(r"\w+")  # «Санкт-Петербург»: two words, in a keyword as in a text
-
-
-def fold(text: str) -> str:
-    """Case and ё/е do not matter when comparing words and names."""
-    return text.lower().replace("ё", "е")
 
 
 def entity_key(type_: str, normal: str) -> str:
@@ -45,18 +45,20 @@ def entity_key(type_: str, normal: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
+    """Words, folded (a regex, not razdel: this runs on every article for every rule set)."""
     return _TOKEN.findall(fold(text))
 
 
 @functools.lru_cache(maxsize=100_000)
-def word_forms(word: str) -> frozenset[str]:
+def word_forms(word: str, vocab: MorphVocab | None = None) -> frozenset[str]:
     """Every inflected form of ``word``'s lemma (the word itself included): «санкция» →
-    {санкция, санкции, санкцией, санкциями, …}. Words pymorphy does not know stay as written."""
+    {санкция, санкции, санкцией, санкциями, …}. Words pymorphy does not know stay as written.
+    ``vocab``: pymorphy's dictionary as natasha loads it (default: this process's)."""
     import pymorphy2
 
-    from worker.models import get_models
+    from worker.nlp import load_nlp
 
-    vocab = get_models().morph_vocab
+    vocab = vocab or load_nlp().morph_vocab
     parses = pymorphy2.MorphAnalyzer.parse(vocab, word)  # the Parse objects (natasha wraps them)
     forms = {word}
     if parses:
@@ -124,8 +126,9 @@ def _anchors(node: tuple) -> list[tuple]:
 class Engine:
     """Compiled rules; ``match`` checks one article against all of them."""
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[Rule], vocab: MorphVocab | None = None) -> None:
         self.rules = list(rules)
+        self._vocab = vocab
         self._keywords: dict[tuple[frozenset[str], ...], Keyword] = {}
         self._trees = [self._compile(rule.match) for rule in self.rules]
         # form -> keywords of one word with that form; first form -> keywords of several words
@@ -163,13 +166,13 @@ class Engine:
         if isinstance(cond, EntityCondition):
             return ("entity", entity_key(cond.type, cond.entity), cond.min_salience)
         if isinstance(cond, KeywordCondition):
-            words = tuple(word_forms(w) for w in tokens(cond.keyword))
+            words = tuple(word_forms(w, self._vocab) for w in tokens(cond.keyword))
             keyword = self._keywords.get(words)
             if keyword is None:
                 keyword = self._keywords[words] = Keyword(cond.keyword, list(words))
             return ("keyword", keyword)
         if isinstance(cond, SourceCondition):
-            return ("source", cond.source)
+            return ("source", source_domain(cond.source))
         assert isinstance(cond, LanguageCondition)
         return ("language", cond.language)
 

@@ -9,12 +9,13 @@ A rule's ``match`` is a tree of conditions::
 - ``entity`` + ``type``: the article has that entity (normal form, as the entities stage gives
   it; case and ё/е do not matter) with at least ``min_salience``;
 - ``keyword``: a word or phrase in any inflected form («санкция» finds «санкциями»);
-- ``source``: the article's source (as the store names it: ``source``, else the URL's host);
+- ``source``: the article's source (as the store names it: ``source``, else the URL's host,
+  lower case, without ``www.``);
 - ``language``: the detected language code.
 
 Rules come from ``NEWSWORKER_ALERTS_FILE`` (JSON or YAML: a list of rules, or ``{"rules": [...]}``)
 and from ``POST /alerts``, which keeps them in Redis (``nw:alerts:rules``; a version counter
-tells workers to reload).
+tells workers to reload; see the key map in ``worker.delivery.ledger``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, field_validator
 
 from config import Settings
+from worker.boilerplate import source_domain
 
 _WORD = r".*\w.*"
 
@@ -53,8 +55,10 @@ class SourceCondition(_Condition):
 
     @field_validator("source")
     @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.strip().lower().removeprefix("www.")
+    def _named(cls, value: str) -> str:
+        if not source_domain(value):
+            raise ValueError("a source needs a name")
+        return value
 
 
 class LanguageCondition(_Condition):
@@ -119,9 +123,15 @@ def read_file(path: Path) -> list[Rule]:
     if path.suffix.lower() in {".yaml", ".yml"}:
         import yaml
 
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {exc}") from None
     else:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not valid JSON: {exc}") from None
     if isinstance(data, dict):
         data = data.get("rules", [])
     try:
@@ -143,9 +153,12 @@ class RuleStore:
     """The rules created through the API, in a Redis hash (id -> rule JSON)."""
 
     def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        from worker.delivery.ledger import Keys
+
+        keys = Keys(settings)
         self.redis = client
-        self.key = settings.key("alerts", "rules")
-        self.version_key = settings.key("alerts", "rules-version")
+        self.key = keys.alert_rules
+        self.version_key = keys.alert_rules_version
 
     def all(self) -> list[Rule]:
         rules = sorted(self.redis.hgetall(self.key).items())

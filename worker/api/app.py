@@ -27,7 +27,7 @@ from worker import pgstore
 from worker.api.auth import api_token, require_token
 from worker.api.models import ErrorBody
 from worker.api.routers import alerts, articles, dead_letters, entities, sources
-from worker.store import Store
+from worker.delivery.ledger import Ledger
 from worker.ui.routes import install as install_pages
 
 log = structlog.get_logger("worker.api")
@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.pool.close()
-            app.state.store.redis.close()
+            app.state.ledger.redis.close()
 
     app = FastAPI(
         title="newsworker",
@@ -86,7 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.token = api_token(settings)
     app.state.pool = _pool(settings)
-    app.state.store = Store(settings)
+    app.state.ledger = Ledger(settings)
 
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(require_token)])
@@ -113,6 +113,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(psycopg.DataError)
     async def bad_value(request: Request, exc: Exception) -> JSONResponse:
         return _error(400, f"invalid value: {str(exc).splitlines()[0]}")
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("api_error", path=request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}")
 
     @app.exception_handler(psycopg.OperationalError)
     async def db_down(request: Request, exc: Exception) -> JSONResponse:

@@ -8,16 +8,16 @@ from collections.abc import Iterator
 
 from config import Settings
 from worker.boilerplate import source_domain
-from worker.store import DeadEntry, Store
+from worker.delivery.ledger import DeadEntry, Ledger
 
 
 def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadEntry:
     f = {k.decode(): v for k, v in fields.items()}
-    text = {k: f.get(k, b"").decode("utf-8", "replace") for k in DeadEntry.__annotations__}
+    text = ("id", "stage", "reason", "kind", "submission", "failed_at")
     return DeadEntry(
         entry_id=entry_id.decode(),
         payload=f.get("payload", b""),
-        **{k: text[k] for k in ("id", "stage", "reason", "kind", "token", "failed_at")},
+        **{k: f.get(k, b"").decode("utf-8", "replace") for k in text},
     )
 
 
@@ -37,31 +37,31 @@ def source_of(entry: DeadEntry) -> str | None:
     )
 
 
-def page(store: Store, limit: int, before: str | None) -> tuple[list[DeadEntry], str | None]:
+def page(ledger: Ledger, limit: int, before: str | None) -> tuple[list[DeadEntry], str | None]:
     """Dead letters newest first; the cursor is the last entry's id."""
     top = f"({before}" if before else "+"
-    rows = store.redis.xrevrange(store.dead_stream, max=top, min="-", count=limit + 1)
+    rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=limit + 1)
     entries = [_entry(i, f) for i, f in rows[:limit]]
     return entries, (entries[-1].entry_id if len(rows) > limit else None)
 
 
-def get(store: Store, entry_id: str) -> DeadEntry | None:
-    rows = store.redis.xrange(store.dead_stream, min=entry_id, max=entry_id, count=1)
+def get(ledger: Ledger, entry_id: str) -> DeadEntry | None:
+    rows = ledger.redis.xrange(ledger.keys.dead, min=entry_id, max=entry_id, count=1)
     return _entry(*rows[0]) if rows else None
 
 
-def per_source(store: Store, scan: int = 100_000) -> Counter[str | None]:
+def per_source(ledger: Ledger, scan: int = 100_000) -> Counter[str | None]:
     """Dead letters per source, over the newest ``scan`` of them."""
     counts: Counter[str | None] = Counter()
-    for entry in _newest(store, scan):
+    for entry in _newest(ledger, scan):
         counts[source_of(entry)] += 1
     return counts
 
 
-def _newest(store: Store, scan: int) -> Iterator[DeadEntry]:
+def _newest(ledger: Ledger, scan: int) -> Iterator[DeadEntry]:
     top = "+"
     while scan > 0:
-        rows = store.redis.xrevrange(store.dead_stream, max=top, min="-", count=min(1000, scan))
+        rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=min(1000, scan))
         if not rows:
             return
         for entry_id, fields in rows:
@@ -70,13 +70,8 @@ def _newest(store: Store, scan: int) -> Iterator[DeadEntry]:
         top = "(" + rows[-1][0].decode()
 
 
-def retry(settings: Settings, store: Store, entry: DeadEntry) -> bool:
+def retry(settings: Settings, ledger: Ledger, entry: DeadEntry) -> bool:
     """Submit the dead letter again with its original payload and remove it; True if queued."""
     from worker import producer
-    from worker.ingest import Submission
 
-    store.forget([entry.id])
-    item = Submission(entry.id, entry.kind, entry.payload, f"dead:{entry.entry_id}")  # type: ignore[arg-type]
-    done = producer.submit([item], settings)
-    store.remove_dead([entry.entry_id])
-    return entry.id in done.queued
+    return producer.retry_dead(ledger, [entry], settings) == 1

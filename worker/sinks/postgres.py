@@ -2,7 +2,7 @@
 
 Each record goes in through ``nw_ingest``: a new (id, submission) adds a version and becomes
 the article's current row (typed columns, entities, full-text vector); the same submission
-again changes nothing.
+again changes nothing. ``discard`` takes a submission back (``nw_discard``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,19 @@ from worker import pgstore
 from worker.errors import SinkUnavailable
 from worker.schema import Record
 
+MAX_ID_BYTES = 2000
+"""Longer ids do not fit the primary key's index (a B-tree entry is at most ~2.7 kB)."""
+
+
+def _nul_in(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
+
 
 class PostgresSink:
     name = "postgres"
@@ -30,6 +43,13 @@ class PostgresSink:
             self._conn = pgstore.connect(self.settings)
         return self._conn
 
+    def refusal(self, record: Record) -> str | None:
+        if len(record.id.encode()) > MAX_ID_BYTES:
+            return f"postgres: the id is over {MAX_ID_BYTES} bytes (the table's index limit)"
+        if _nul_in(record.model_dump()):
+            return "postgres: text with U+0000 (NUL), which PostgreSQL cannot store"
+        return None
+
     def write(self, records: Sequence[Record]) -> list[bool]:
         if not records:
             return []
@@ -42,6 +62,17 @@ class PostgresSink:
                 while cur.nextset():
                     written.append(bool(cur.fetchone()[0]))  # type: ignore[index]
             return written
+        except psycopg.OperationalError as exc:
+            self.close()
+            raise SinkUnavailable(f"postgres: {exc}") from exc
+
+    def discard(self, records: Sequence[Record]) -> None:
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    "SELECT nw_discard(%s, %s)", [(r.id, r.submission) for r in records]
+                )
         except psycopg.OperationalError as exc:
             self.close()
             raise SinkUnavailable(f"postgres: {exc}") from exc

@@ -1,4 +1,5 @@
-"""Redis sink: one record per article (``nw:article:{id}``) announced on a stream (``nw:articles``).
+"""Redis sink: one record per article (``nw:article:{id}``) announced on a stream (``nw:articles``)
+(keys: ``worker.delivery.ledger``).
 
 The record write and the stream append happen in one Lua script, guarded by a per-id marker
 holding the submission that was delivered, so a record is announced at most once per submission.
@@ -11,9 +12,9 @@ from collections.abc import Sequence
 import redis
 
 from config import Settings
+from worker.delivery.ledger import Keys, connect
 from worker.errors import SinkUnavailable
 from worker.schema import Record
-from worker.store import connect
 
 # KEYS: marker, record, stream. ARGV: submission, id, record json, maxlen.
 _DELIVER = """
@@ -38,14 +39,13 @@ class RedisSink:
         self._deliver = self.redis.register_script(_DELIVER)
 
     def write(self, records: Sequence[Record]) -> list[bool]:
-        s = self.settings
-        stream = s.key(s.stream)
+        s, keys = self.settings, Keys(self.settings)
         try:
             with self.redis.pipeline(transaction=False) as pipe:
                 for record in records:
-                    keys = [s.key("delivered", record.id), s.key("article", record.id), stream]
+                    names = [keys.delivered(record.id), keys.record(record.id), keys.stream]
                     args = [record.submission, record.id, record.model_dump_json(), s.stream_maxlen]
-                    self._deliver(keys=keys, args=args, client=pipe)
+                    self._deliver(keys=names, args=args, client=pipe)
                 return [bool(n) for n in pipe.execute()]
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise SinkUnavailable(f"redis: {exc}") from exc

@@ -25,9 +25,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from worker import producer
 from worker.api import deadletters, deps
 from worker.api import queries as api_queries
-from worker.store import DeadEntry, Store
+from worker.delivery.ledger import DeadEntry, Ledger
 from worker.ui import queries
 from worker.ui.article import ENTITY_TYPES, TYPES, render
 
@@ -367,7 +368,7 @@ def sources(request: Request, conn: DB) -> HTMLResponse:
         lengths = queries.source_lengths(conn)
         dead: dict[str | None, int] = defaultdict(int)
         empty: dict[str | None, int] = defaultdict(int)
-        for entry in dead_entries(request.app.state.store, 100_000):
+        for entry in dead_entries(request.app.state.ledger, 100_000):
             source = deadletters.source_of(entry)
             dead[source] += 1
             empty[source] += _empty_reason(entry.reason)
@@ -389,11 +390,11 @@ def sources(request: Request, conn: DB) -> HTMLResponse:
     return page(request, "sources.html", "ui-sources", rows=rows, days=_SOURCE_DAYS, end=end)
 
 
-def dead_entries(store: Store, limit: int) -> Iterator[DeadEntry]:
+def dead_entries(ledger: Ledger, limit: int) -> Iterator[DeadEntry]:
     """The newest ``limit`` dead letters, newest first."""
     cursor = None
     while limit > 0:
-        entries, cursor = deadletters.page(store, min(limit, 1000), cursor)
+        entries, cursor = deadletters.page(ledger, min(limit, 1000), cursor)
         yield from entries
         limit -= len(entries)
         if cursor is None:
@@ -402,7 +403,7 @@ def dead_entries(store: Store, limit: int) -> Iterator[DeadEntry]:
 
 def _dead_groups(request: Request) -> list[dict]:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for e in dead_entries(request.app.state.store, 10_000):
+    for e in dead_entries(request.app.state.ledger, 10_000):
         head = e.payload[:1024].decode("utf-8", "replace")
         groups[(e.stage, e.reason)].append(
             {
@@ -445,13 +446,13 @@ def dead_retry(
 ) -> Response:
     """Retry one dead letter (``entry``) or all of them; back to the list with a message."""
     check_csrf(request, csrf)
-    store, settings = request.app.state.store, request.app.state.settings
+    ledger, settings = request.app.state.ledger, request.app.state.settings
     if all:
-        found = list(dead_entries(store, 100_000))
+        found = list(dead_entries(ledger, 100_000))
     else:
-        one = deadletters.get(store, entry) if entry else None
+        one = deadletters.get(ledger, entry) if entry else None
         found = [one] if one else []
-    queued = sum(deadletters.retry(settings, store, e) for e in found)
+    queued = producer.retry_dead(ledger, found, settings) if found else 0
     message = f"Отправлено заново: {queued} из {len(found)}."
     return RedirectResponse(f"/ui/dead?message={quote(message)}", status_code=303)
 

@@ -28,7 +28,7 @@ class RuleCreated(RuleOut):
 
 
 def _store(request: Request) -> RuleStore:
-    return RuleStore(request.app.state.settings, request.app.state.store.redis)
+    return RuleStore(request.app.state.settings, request.app.state.ledger.redis)
 
 
 def _file_rules(request: Request) -> list[Rule]:

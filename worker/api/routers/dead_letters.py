@@ -22,9 +22,9 @@ def list_dead_letters(
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,20}-\d{1,20}$")] = None,
 ) -> DeadLetters:
     """Dead letters, newest first, with the reason and the original payload (cut)."""
-    store = request.app.state.store
+    ledger = request.app.state.ledger
     limit = min(limit, request.app.state.settings.api_max_page_size)
-    entries, next_cursor = deadletters.page(store, limit, cursor)
+    entries, next_cursor = deadletters.page(ledger, limit, cursor)
     items = [
         DeadLetter(
             entry=e.entry_id,
@@ -46,9 +46,9 @@ def list_dead_letters(
 @router.post("/{entry}/retry", response_model=Retried)
 def retry(request: Request, entry: EntryId) -> Retried:
     """Submit the dead letter again (its original payload) and remove it from the list."""
-    store = request.app.state.store
-    found = deadletters.get(store, entry)
+    ledger = request.app.state.ledger
+    found = deadletters.get(ledger, entry)
     if found is None:
         raise HTTPException(404, f"no dead letter {entry!r}")
-    queued = deadletters.retry(request.app.state.settings, store, found)
+    queued = deadletters.retry(request.app.state.settings, ledger, found)
     return Retried(entry=entry, id=found.id, queued=queued)

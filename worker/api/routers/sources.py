@@ -26,7 +26,7 @@ def sources(
     """Every source with articles: totals, daily counts in [since, until), dead letters."""
     start, end = period(since, until, dt.timedelta(days=30))
     totals, daily = queries.sources(conn, start, end)
-    dead = deadletters.per_source(request.app.state.store)
+    dead = deadletters.per_source(request.app.state.ledger)
     days = max((end - start).total_seconds() / 86400, 1e-9)
     items = []
     for row in totals:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker.tasks import batches
+from worker.delivery.chain import batches
+from worker.delivery.protocol import Ref
 
 
 @pytest.mark.parametrize(
@@ -19,7 +20,7 @@ from worker.tasks import batches
     ],
 )
 def test_batches_are_as_few_and_as_even_as_the_size_allows(n, size, sizes):
-    refs = [(f"a{i}", "json", "1") for i in range(n)]
+    refs = [Ref(f"a{i}", "json", "1") for i in range(n)]
     got = batches(refs, size)
     assert [len(b) for b in got] == sizes
     assert [ref for batch in got for ref in batch] == refs  # all of them, in order

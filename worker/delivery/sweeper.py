@@ -2,12 +2,13 @@
 
 Late acknowledgement re-queues the messages of a worker that dies, but kombu's Redis transport
 pops a message before it records it as unacknowledged: a worker killed in that instant takes
-the message with it. The store keeps every article's payload until it lands, and notes when a
-task of it last started (``Store.task_started``); an article that made no progress for a whole
+the message with it. The ledger keeps every article's payload until it lands, and notes when a
+task of it last started (``Ledger.started``); an article that made no progress for a whole
 visibility timeout while its queue stood empty has no message left anywhere (a running task
-would have started within the time limit, a retry within half the visibility timeout, a
-restorable message would be back in the queue), so the sweeper enqueues its chain again. A
-duplicate is harmless: delivery is idempotent per article and submission.
+would have started within the time limit, a retry within half the visibility timeout — see
+``worker.delivery.policy.retry_delay`` —, a restorable message would be back in the queue), so
+the sweeper enqueues its chain again. A duplicate is harmless: landing is idempotent per
+article and submission.
 """
 
 from __future__ import annotations
@@ -19,31 +20,29 @@ import redis
 import structlog
 
 from config import Settings
-from worker.store import Ref, Store
+from worker.delivery.ledger import Ledger
+from worker.delivery.protocol import Ref
 
-log = structlog.get_logger("worker.sweeper")
+log = structlog.get_logger("worker.delivery.sweeper")
 
 Enqueue = Callable[[list[Ref]], None]
 
 
-def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
+def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
     """Enqueue again the stalled articles (in batches), if the queue is empty; return how many."""
     if broker.llen(settings.queue):
         return 0
-    stalled = store.stalled(settings.visibility_timeout)
-    landed = store.landed(stalled)
-    payloads = store.payloads(stalled)
+    stalled = ledger.stalled(settings.visibility_timeout)
+    landed = ledger.landed(stalled)
+    payloads = ledger.payloads(stalled)
     again: list[Ref] = []
     for ref, done, payload in zip(stalled, landed, payloads, strict=True):
-        article_id, kind, token = ref
         if done:
-            store.settle(*ref)
+            ledger.settle(ref)
         elif payload is None:
-            store.dead_letter(
-                article_id, token, stage="clean", reason="payload not found (expired)", kind=kind
-            )
+            ledger.dead_letter(ref, stage="clean", reason="payload not found (expired)")
         else:
-            store.touch(*ref)
+            ledger.touch(ref)
             again.append(ref)
     if again:
         enqueue(again)
@@ -51,24 +50,24 @@ def sweep(store: Store, settings: Settings, broker: redis.Redis, enqueue: Enqueu
     return len(again)
 
 
-def start(settings: Settings, enqueue: Enqueue) -> threading.Thread | None:
+def start(ledger: Ledger, enqueue: Enqueue) -> threading.Thread | None:
     """Sweep every few seconds in a daemon thread, one worker at a time (a Redis lock).
 
     Only with a Redis broker: RabbitMQ hands a message out only with its acknowledgement due.
     """
+    settings = ledger.settings
     if settings.broker_url and not settings.broker_url.startswith(("redis://", "rediss://")):
         return None
-    store = Store(settings)
-    broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else store.redis
+    broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else ledger.redis
     every = settings.restore_interval
-    lock = settings.key("sweeper")
 
     def loop() -> None:
         stop = threading.Event()
         while not stop.wait(every):
             try:
-                if store.redis.set(lock, "1", nx=True, ex=max(1, int(every) - 1)):
-                    sweep(store, settings, broker, enqueue)
+                if ledger.redis.set(ledger.keys.sweeper_lock, "1", nx=True,
+                                    ex=max(1, int(every) - 1)):  # fmt: skip
+                    sweep(ledger, settings, broker, enqueue)
             except redis.RedisError as exc:
                 log.warning("sweep_failed", error=str(exc))
 

@@ -1,0 +1,112 @@
+"""The ledger in Redis: landing states, dead letters, stage results and the in-flight set —
+one place per article — and the sweeper over them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from worker.delivery import sweeper
+from worker.delivery.ledger import inflight_member
+from worker.delivery.protocol import ORDINARY, Ref
+
+
+class Doc:
+    """An article as a stage hands it over."""
+
+    def __init__(self, ref: Ref, json: str) -> None:
+        self.id, self.kind, self.submission = ref
+        self.json = json
+
+    def model_dump_json(self) -> str:
+        return self.json
+
+
+def test_an_article_lands_in_exactly_one_place(ledger):
+    ref = Ref(f"s-{uuid.uuid4().hex}", "json", ORDINARY)
+    ledger.admit([(ref, b"payload")])
+    assert ledger.take("clean", [ref]) == ([ref], [b"payload"])
+    assert ledger.hand_over("clean", [Doc(ref, '{"id": "x"}')]) == [ref]
+    assert ledger.take("entities", [ref]) == ([ref], [b'{"id": "x"}'])
+    assert ledger.land([ref]) == [True]
+    assert ledger.take("entities", [ref]) == ([], [])  # landed: nothing left to take
+    assert ledger.redis.get(ledger.keys.doc(ref.id, ref.submission, "clean")) is None  # freed
+    assert ledger.land([ref]) == [False]
+    # A stale redelivery that fails afterwards does not dead-letter a processed article.
+    assert ledger.dead_letter(ref, stage="entities", reason="x") is False
+    assert ledger.landed([ref]) == [True]
+    assert ledger.payloads([ref]) == [None]  # freed when it landed
+    assert ref not in ledger.stalled(idle=-60)
+
+
+def test_dead_letter_keeps_the_payload_once(ledger):
+    ref = Ref(f"d-{uuid.uuid4().hex}", "text", ORDINARY)
+    ledger.admit([(ref, b"\xff\xfe not utf-8")])
+    ledger.hand_over("entities", [Doc(ref, "{}")])
+    assert ledger.dead_letter(ref, stage="clean", reason="bad") is True
+    assert ledger.redis.get(ledger.keys.doc(ref.id, ref.submission, "entities")) is None
+    assert ledger.dead_letter(ref, stage="clean", reason="bad") is False
+    assert ledger.land([ref]) == [False]
+    [entry] = [e for e in ledger.dead_entries() if e.id == ref.id]
+    assert (entry.stage, entry.reason, entry.kind, entry.submission) == (
+        "clean", "bad", "text", ORDINARY)  # fmt: skip
+    assert entry.payload == b"\xff\xfe not utf-8"
+    assert ref not in ledger.stalled(idle=-60)
+    # --force (a new submission) may land it again.
+    assert ledger.land([ref._replace(submission="forced")]) == [True]
+
+
+def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(ledger, settings):
+    settings = settings.model_copy(update={"queue": f"sweeper-{uuid.uuid4().hex}"})  # no worker
+    stalled, busy, expired, landed = (
+        Ref(f"{n}-{uuid.uuid4().hex}", "json", ORDINARY)
+        for n in ("stalled", "busy", "expired", "landed")
+    )
+    ledger.admit([(r, b"{}") for r in (stalled, busy, expired)])
+    ledger.redis.delete(ledger.keys.payload(expired.id, ORDINARY))  # as if its TTL ran out
+    ledger.admit([(landed, b"{}")])
+    ledger.land([landed])
+    # A duplicate submission stored the payload again after the first copy had landed.
+    ledger.admit([(landed, b"{}")])
+    long_ago = time.time() - settings.visibility_timeout - 10
+    for r in (stalled, expired, landed):
+        ledger.redis.zadd(ledger.keys.inflight, {inflight_member(r): long_ago})
+    ledger.started("delivery-1", [busy])  # busy made progress just now
+
+    queue = ledger.redis
+    queued: list[list[Ref]] = []
+    queue.rpush(settings.queue, b"a message still waiting")
+    assert sweeper.sweep(ledger, settings, queue, queued.append) == 0
+    queue.delete(settings.queue)
+
+    assert sweeper.sweep(ledger, settings, queue, queued.append) == 1
+    assert queued == [[stalled]]
+    assert [d.reason for d in ledger.dead_entries() if d.id == expired.id] == [
+        "payload not found (expired)"
+    ]
+    assert ledger.payloads([landed]) == [None]
+    assert landed not in ledger.stalled(idle=-60)
+    # Touched when re-enqueued: not swept again before another visibility timeout.
+    assert sweeper.sweep(ledger, settings, queue, queued.append) == 0
+    ledger.land([stalled, busy])
+
+
+def test_a_forced_submission_keeps_its_payload_when_the_earlier_one_lands(ledger):
+    first = Ref(f"f-{uuid.uuid4().hex}", "json", ORDINARY)
+    forced = first._replace(submission="forced")
+    ledger.admit([(first, b"first")])
+    ledger.admit([(forced, b"again")])  # --force while the first is in flight
+    assert ledger.land([first]) == [True]
+    assert ledger.payloads([first, forced]) == [None, b"again"]
+    assert ledger.land([forced]) == [True]
+
+
+def test_every_key_is_under_the_prefix(ledger):
+    """The key map: whatever the ledger writes for an article is under NEWSWORKER_KEY_PREFIX."""
+    ref = Ref(f"k-{uuid.uuid4().hex}", "json", ORDINARY)
+    keys = ledger.keys
+    names = [keys.payload(ref.id, ORDINARY), *keys.docs(ref.id, ORDINARY), keys.state(ref.id),
+             keys.inflight, keys.deliveries("t:0"), keys.dead, keys.record(ref.id),
+             keys.delivered(ref.id), keys.stream, keys.chrome, keys.sweeper_lock]  # fmt: skip
+    assert all(name.startswith(ledger.settings.key_prefix + ":") for name in names)
+    assert len(set(names)) == len(names)

@@ -1,0 +1,397 @@
+"""The ledger: every Redis key newsworker writes, and the delivery protocol's verbs over them.
+
+KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` a submission)
+
+  written by the producer (``admit``), read and freed by the stages:
+  - ``nw:payload:{id}:{sub}``        string: the submitted payload, exactly as read (bytes),
+                                     while the article is in flight (TTL
+                                     ``NEWSWORKER_PAYLOAD_TTL``); freed when it lands. One per
+                                     submission: a ``--force`` while an earlier submission is in
+                                     flight takes neither's payload away.
+  - ``nw:inflight``                  sorted set of the articles submitted and not landed, member
+                                     ``{kind}:{sub}:{id}``, scored by when a task of theirs last
+                                     started (``started``): what the sweeper looks at.
+  written by a stage (``hand_over``), read by the next (``take``):
+  - ``nw:doc:{id}:{sub}:{stage}``    string: the article as ``stage`` left it (JSON; messages
+                                     carry only ids); freed when the article lands.
+  written by the stages' policy:
+  - ``nw:deliveries:{task}:{try}``   counter: deliveries of one task message (poison counting);
+                                     removed when the task returns, else expires in 7 days.
+  written when an article lands (``land``, ``dead_letter``), read by ``submit --wait``:
+  - ``nw:state:{id}``                string: ``processed:{sub}`` or ``dead:{sub}``.
+  - ``nw:dead``                      stream (``NEWSWORKER_DEAD_STREAM``): one entry per dead
+                                     letter: id, stage, reason, kind, submission, failed_at,
+                                     payload (the original bytes).
+  written by the Redis sink (``worker.sinks.redis``), read by consumers:
+  - ``nw:article:{id}``              string: the record (JSON) of the last processing.
+  - ``nw:delivered:{id}``            string: the submission whose record was announced: at
+                                     most one stream entry per submission.
+  - ``nw:articles``                  stream (``NEWSWORKER_STREAM``): fields ``id``, ``record``.
+  written by the clean stage when it learns chrome (``NEWSWORKER_LEARN_CHROME``):
+  - ``nw:chrome:{domain}``           hash: recurring line counts of a source (7-day TTL).
+  written by the sweeper:
+  - ``nw:sweeper``                   string: the lock that lets one worker sweep at a time.
+  written by the alerts (``worker.alerts``): the deliver step, the webhook task, the API:
+  - ``nw:alerts``                    stream (``NEWSWORKER_ALERTS_STREAM``): one entry per
+                                     (rule, article) matched: rule, article, match (JSON).
+  - ``nw:alerts:ledger:{rule}:{id}`` string: ``pending`` until the rule's webhook acknowledged
+                                     the match, then ``sent``, or ``dead``; ``none`` (no webhook).
+  - ``nw:alerts:dead``               stream: webhook calls that failed their last retry.
+  - ``nw:alerts:rules``              hash: rule id -> rule (JSON), those made by ``POST /alerts``.
+  - ``nw:alerts:rules-version``      counter: bumped on every change; workers reload then.
+  - ``nw:alerts:sending:{rule}:{id}`` string: a webhook call in progress (expires).
+
+  the broker's own keys (kombu, not prefixed; on the broker's Redis, which is this one unless
+  ``NEWSWORKER_BROKER_URL`` names another):
+  - ``{queue}`` (``NEWSWORKER_QUEUE``) list of task messages; ``unacked`` / ``unacked_index`` /
+    ``unacked_mutex`` the messages taken and not acknowledged; ``_kombu.binding.*``.
+
+A *submission* names one processing of an article (``worker.delivery.protocol.ORDINARY`` for
+the first). Landing is idempotent per (id, submission): a redelivered message that lands again
+changes nothing, and an article lands in exactly one place (processed or dead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+import structlog
+
+from config import Settings
+from worker.delivery.protocol import HANDED_OVER, Ref
+
+log = structlog.get_logger("worker.delivery")
+
+# KEYS: state, payload, dead stream, inflight, then the stages' documents.
+# ARGV: submission, id, stage, reason, kind, failed_at, maxlen, inflight member.
+# Writes one dead letter per (id, submission), never for an article already landed by it.
+_DEAD = """
+local state = redis.call('GET', KEYS[1])
+if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
+local payload = redis.call('GET', KEYS[2]) or ''
+local fields = {'id', ARGV[2], 'stage', ARGV[3], 'reason', ARGV[4], 'kind', ARGV[5],
+                'submission', ARGV[1], 'failed_at', ARGV[6], 'payload', payload}
+if tonumber(ARGV[7]) > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
+else
+  redis.call('XADD', KEYS[3], '*', unpack(fields))
+end
+redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[8])
+redis.call('DEL', KEYS[2], unpack(KEYS, 5))
+return 1
+"""
+
+# KEYS: state, payload, inflight, then the stages' documents. ARGV: submission, inflight member.
+_PROCESSED = """
+local state = redis.call('GET', KEYS[1])
+if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[2], unpack(KEYS, 4))
+return 1
+"""
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A client of the Redis that holds the state (``NEWSWORKER_REDIS_URL``)."""
+    url = settings.effective_redis_url
+    tcp = {} if url.startswith("unix:") else {"socket_keepalive": True}
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=30,
+        socket_connect_timeout=10,
+        health_check_interval=30,
+        retry_on_timeout=True,
+        **tcp,
+    )
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Keys:
+    """The key map above, as names: the one place a key of newsworker is spelled."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.prefix = settings.key_prefix
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def payload(self, article_id: str, submission: str) -> str:
+        return self._key("payload", article_id, submission)
+
+    def doc(self, article_id: str, submission: str, stage: str) -> str:
+        return self._key("doc", article_id, submission, stage)
+
+    def docs(self, article_id: str, submission: str) -> list[str]:
+        return [self.doc(article_id, submission, stage) for stage in HANDED_OVER]
+
+    def state(self, article_id: str) -> str:
+        return self._key("state", article_id)
+
+    @property
+    def inflight(self) -> str:
+        return self._key("inflight")
+
+    def deliveries(self, delivery: str) -> str:
+        return self._key("deliveries", delivery)
+
+    @property
+    def dead(self) -> str:
+        return self._key(self.settings.dead_stream)
+
+    def record(self, article_id: str) -> str:
+        return self._key("article", article_id)
+
+    def delivered(self, article_id: str) -> str:
+        return self._key("delivered", article_id)
+
+    @property
+    def stream(self) -> str:
+        return self._key(self.settings.stream)
+
+    @property
+    def chrome(self) -> str:
+        return self._key("chrome")
+
+    @property
+    def sweeper_lock(self) -> str:
+        return self._key("sweeper")
+
+    @property
+    def alerts(self) -> str:
+        return self._key(self.settings.alerts_stream)
+
+    @property
+    def alerts_dead(self) -> str:
+        return self._key(self.settings.alerts_stream, "dead")
+
+    def alert_ledger(self, rule_id: str, article_id: str) -> str:
+        return self._key("alerts", "ledger", rule_id, article_id)
+
+    def alert_sending(self, rule_id: str, article_id: str) -> str:
+        return self._key("alerts", "sending", rule_id, article_id)
+
+    @property
+    def alert_rules(self) -> str:
+        return self._key("alerts", "rules")
+
+    @property
+    def alert_rules_version(self) -> str:
+        return self._key("alerts", "rules-version")
+
+
+def inflight_member(ref: Ref) -> str:
+    return f"{ref.kind}:{ref.submission}:{ref.id}"
+
+
+def parse_inflight_member(member: bytes) -> Ref:
+    kind, submission, article_id = member.decode().split(":", 2)
+    return Ref(article_id, kind, submission)
+
+
+class Handed(Protocol):
+    """What a stage hands over: an article with its Ref's parts and a JSON form."""
+
+    id: str
+    kind: str
+    submission: str
+
+    def model_dump_json(self) -> str: ...
+
+
+@dataclass
+class DeadEntry:
+    entry_id: str
+    id: str
+    stage: str
+    reason: str
+    kind: str
+    submission: str
+    failed_at: str
+    payload: bytes
+
+
+class Ledger:
+    """The articles in flight, their stage results, where they landed, and the dead letters."""
+
+    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.keys = Keys(settings)
+        self.redis = client or connect(settings)
+        self._dead = self.redis.register_script(_DEAD)
+        self._processed = self.redis.register_script(_PROCESSED)
+
+    # -- the producer: admit, and watch them land -----------------------------------------
+    def states(self, ids: list[str]) -> list[str | None]:
+        """Where each id landed (``processed:{sub}``, ``dead:{sub}``), None if nowhere yet."""
+        if not ids:
+            return []
+        values = self.redis.mget([self.keys.state(i) for i in ids])
+        return [v.decode() if v is not None else None for v in values]
+
+    def admit(self, items: Iterable[tuple[Ref, bytes]]) -> None:
+        """Keep each submitted payload and mark its article in flight."""
+        ttl = self.settings.payload_ttl
+        now = time.time()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for ref, payload in items:
+                pipe.set(self.keys.payload(ref.id, ref.submission), payload, ex=ttl)
+                pipe.zadd(self.keys.inflight, {inflight_member(ref): now})
+            pipe.execute()
+
+    def forget(self, ids: list[str]) -> None:
+        """Clear the landing state of these ids (for --force and retry-dead)."""
+        if ids:
+            self.redis.delete(*(self.keys.state(i) for i in ids))
+
+    # -- the stages: take, hand over ------------------------------------------------------
+    def take(self, stage: str, refs: list[Ref]) -> tuple[list[Ref], list[bytes | None]]:
+        """The articles of a batch that have not landed yet, with ``stage``'s input: the
+        payload for the first stage, else the previous stage's result (None where it is gone).
+        Those that already landed (a redelivered or duplicate message) are settled."""
+        fresh = self.fresh(refs)
+        index = HANDED_OVER.index(stage) if stage in HANDED_OVER else len(HANDED_OVER)
+        if index == 0:
+            keys = [self.keys.payload(r.id, r.submission) for r in fresh]
+        else:
+            previous = HANDED_OVER[index - 1]
+            keys = [self.keys.doc(r.id, r.submission, previous) for r in fresh]
+        return fresh, (self.redis.mget(keys) if keys else [])
+
+    def hand_over(self, stage: str, articles: list[Handed]) -> list[Ref]:
+        """Keep the articles as ``stage`` left them, for the next stage; their Refs, for the
+        next stage's message."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for a in articles:
+                key = self.keys.doc(a.id, a.submission, stage)
+                pipe.set(key, a.model_dump_json(), ex=self.settings.payload_ttl)
+            pipe.execute()
+        return [Ref(a.id, a.kind, a.submission) for a in articles]
+
+    def fresh(self, refs: list[Ref]) -> list[Ref]:
+        """The articles not landed yet; the others' in-flight traces are settled."""
+        out = []
+        for ref, done in zip(refs, self.landed(refs), strict=True):
+            if done:
+                with structlog.contextvars.bound_contextvars(article_id=ref.id):
+                    log.info("already_landed")
+                self.settle(ref)
+            else:
+                out.append(ref)
+        return out
+
+    def landed(self, refs: list[Ref]) -> list[bool]:
+        """Whether each article already landed (processed or dead) by its submission."""
+        states = self.states([ref.id for ref in refs])
+        return [
+            state is not None and state.split(":", 1)[1] == ref.submission
+            for ref, state in zip(refs, states, strict=True)
+        ]
+
+    # -- landing: exactly one place -------------------------------------------------------
+    def land(self, refs: list[Ref]) -> list[bool]:
+        """Record these articles as processed; False for one that had already landed."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                keys = [
+                    self.keys.state(ref.id),
+                    self.keys.payload(ref.id, ref.submission),
+                    self.keys.inflight,
+                    *self.keys.docs(ref.id, ref.submission),
+                ]
+                self._processed(keys=keys, args=[ref.submission, inflight_member(ref)], client=pipe)
+            return [bool(n) for n in pipe.execute()]
+
+    def dead_letter(self, ref: Ref, *, stage: str, reason: str) -> bool:
+        """Dead-letter the article with its original payload; False if it had already landed."""
+        keys = [
+            self.keys.state(ref.id),
+            self.keys.payload(ref.id, ref.submission),
+            self.keys.dead,
+            self.keys.inflight,
+            *self.keys.docs(ref.id, ref.submission),
+        ]
+        maxlen = self.settings.stream_maxlen
+        args = [ref.submission, ref.id, stage, reason[:2000], ref.kind, utcnow(), maxlen,
+                inflight_member(ref)]  # fmt: skip
+        return bool(self._dead(keys=keys, args=args))
+
+    def settle(self, ref: Ref) -> None:
+        """Drop the in-flight traces of a submission that has already landed (a duplicate
+        submission stored its payload again after the first copy landed; a duplicate message
+        left a stage's document)."""
+        with self.redis.pipeline() as pipe:
+            pipe.zrem(self.keys.inflight, inflight_member(ref))
+            pipe.delete(
+                self.keys.payload(ref.id, ref.submission), *self.keys.docs(ref.id, ref.submission)
+            )
+            pipe.execute()
+
+    # -- progress: poison counting and the sweeper ----------------------------------------
+    def started(self, delivery: str, refs: list[Ref]) -> int:
+        """Note that a task of these articles started (they are making progress); count the
+        deliveries of its message (``delivery``: task id and retry) and return how many."""
+        key = self.keys.deliveries(delivery)
+        now = time.time()
+        with self.redis.pipeline() as pipe:
+            pipe.incr(key).expire(key, 7 * 24 * 3600)
+            if refs:
+                pipe.zadd(self.keys.inflight, {inflight_member(r): now for r in refs}, xx=True)
+            n, *_ = pipe.execute()
+        return int(n)
+
+    def finished(self, delivery: str) -> None:
+        """The task of this delivery returned: its message will not come back."""
+        self.redis.delete(self.keys.deliveries(delivery))
+
+    def touch(self, ref: Ref) -> None:
+        """Count the article as making progress now (re-enqueued, split)."""
+        self.redis.zadd(self.keys.inflight, {inflight_member(ref): time.time()}, xx=True)
+
+    def stalled(self, idle: float, limit: int = 1000) -> list[Ref]:
+        """In-flight articles none of whose tasks started for ``idle`` seconds."""
+        members = self.redis.zrangebyscore(
+            self.keys.inflight, "-inf", time.time() - idle, start=0, num=limit
+        )
+        return [parse_inflight_member(m) for m in members]
+
+    def payloads(self, refs: list[Ref]) -> list[bytes | None]:
+        keys = [self.keys.payload(r.id, r.submission) for r in refs]
+        return self.redis.mget(keys) if keys else []
+
+    # -- dead letters -----------------------------------------------------------------------
+    def dead_entries(self, count: int | None = None) -> Iterator[DeadEntry]:
+        last = "-"
+        while True:
+            batch = self.redis.xrange(self.keys.dead, min=last, max="+", count=500)
+            if not batch:
+                return
+            for entry_id, fields in batch:
+                f = {k.decode(): v for k, v in fields.items()}
+                text = {k: f.get(k, b"").decode() for k in ("id", "stage", "reason", "kind")}
+                yield DeadEntry(
+                    entry_id=entry_id.decode(),
+                    submission=f.get("submission", b"").decode(),
+                    failed_at=f.get("failed_at", b"").decode(),
+                    payload=f.get("payload", b""),
+                    **text,
+                )
+                if count is not None:
+                    count -= 1
+                    if count <= 0:
+                        return
+            last = "(" + batch[-1][0].decode()
+
+    def remove_dead(self, entry_ids: list[str]) -> None:
+        if entry_ids:
+            self.redis.xdel(self.keys.dead, *entry_ids)
