@@ -237,6 +237,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             else f"token in {settings.home / 'api-token'}"
         )
         say(f"api      http://{settings.api_address}:{settings.api_port}/docs  ({token})")
+        say(f"pages    http://{settings.api_address}:{settings.api_port}/ui/  (same token)")
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:
