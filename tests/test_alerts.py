@@ -141,6 +141,9 @@ def test_rules_from_a_file_and_reloads(alerts_settings, records, tmp_path):
     assert [c.key for c in alerts.check([records["weather"]])] == ["snow:a-weather"]
     RuleStore(settings, client).put(rule(id="bank", match={"keyword": "кредит"}))
     assert [r.id for r in alerts.engine().rules] == ["snow", "bank"]
+    # A broken file keeps the rules in force (the articles go on).
+    path.write_text("rules: [{id: snow, match: {keyword: 12", encoding="utf-8")
+    assert [r.id for r in alerts.engine().rules] == ["snow", "bank"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"id": "x", "match": {"keyword": "газ"}, "webhook": "http://h/"}]))
     with pytest.raises(ValueError, match="no secret"):

@@ -332,3 +332,54 @@ def test_generated_requests(api, env):
 
         run()
     assert len(checked) >= 50 and any(200 <= s < 300 for s in checked)
+
+
+def test_dead_letters_listed_counted_per_source_and_retried(client, store_settings):
+    from worker.delivery.ledger import Ledger
+    from worker.delivery.protocol import Ref
+
+    ledger = Ledger(store_settings)
+    payload = json.dumps({"id": "broken-1", "source": "www.regnum.ru", "text": "x"}).encode()
+    ref = Ref("broken-1", "json", "1")
+    ledger.admit([(ref, payload)])
+    assert ledger.dead_letter(ref, stage="clean", reason="test: unreadable")
+    body = client.get("/dead-letters", params={"stage": "clean"}).json()
+    [entry] = [e for e in body["items"] if e["id"] == "broken-1"]
+    assert entry["reason"] == "test: unreadable" and entry["source"] == "regnum.ru"
+    assert json.loads(entry["payload"]) == json.loads(payload)
+    sources = client.get("/sources").json()["items"]
+    regnum = next(s for s in sources if s["source"] == "regnum.ru")
+    assert regnum["dead_letters"] == 1
+    assert regnum["dead_letter_share"] == round(1 / (1 + regnum["articles"]), 4)
+    retried = client.post(f"/dead-letters/{entry['entry']}/retry")
+    assert retried.status_code == 200 and retried.json() == {
+        "entry": entry["entry"],
+        "id": "broken-1",
+        "queued": True,
+    }
+    assert all(e["id"] != "broken-1" for e in client.get("/dead-letters").json()["items"])
+    assert ledger.payloads([ref]) == [payload]  # submitted again, its original payload
+    assert client.post(f"/dead-letters/{entry['entry']}/retry").status_code == 404
+
+
+def test_alert_rules_through_the_api(client):
+    created = client.post(
+        "/alerts",
+        json={"id": "api-rule", "match": {"all": [{"entity": "Газпром", "type": "ORG"},
+                                                   {"keyword": "санкция"}]},
+              "webhook": "http://127.0.0.1:9/hook"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    secret = created.json()["secret"]
+    assert secret and len(secret) >= 16
+    assert (
+        client.post("/alerts", json={"id": "api-rule", "match": {"keyword": "x"}}).status_code
+        == 409
+    )
+    listed = {r["id"]: r for r in client.get("/alerts").json()}
+    assert "secret" not in listed["api-rule"] and listed["api-rule"]["origin"] == "api"
+    assert client.get("/alerts/api-rule").json()["match"]["all"][1] == {"keyword": "санкция"}
+    bad = client.post("/alerts", json={"match": {"entity": "Газпром", "type": "XYZ"}})
+    assert bad.status_code == 422 and bad.json()["error"]["message"] == "invalid request"
+    assert client.delete("/alerts/api-rule").status_code == 204
+    assert client.get("/alerts/api-rule").status_code == 404

@@ -577,3 +577,41 @@ def api() -> None:
             "no PostgreSQL: set NEWSWORKER_POSTGRES_DSN, or start the stack with `newsworker up`"
         )
     serve(settings)
+
+
+@main.command()
+def ui() -> None:
+    """Run the analysts' pages: the API's server (same app, same token), pages at /ui/.
+
+    The pages ask once for the API token (NEWSWORKER_API_TOKEN, else the one kept in
+    NEWSWORKER_HOME/api-token) and keep it in a cookie. `newsworker api` serves them too.
+    """
+    settings = _settings()
+    _say(
+        f"pages: http://{settings.api_address}:{settings.api_port}/ui/ "
+        f"(token: NEWSWORKER_API_TOKEN or {settings.home / 'api-token'})"
+    )
+    click.get_current_context().invoke(api)
+
+
+@main.command("bench-page")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/eval/clean/daniel_ru_dev.jsonl"),
+    show_default=True,
+    help="Pages whose clean texts make up the article.",
+)
+@click.option("--chars", type=int, default=20_000, show_default=True, help="Article length.")
+@click.option("--repeat", "-n", type=int, default=50, show_default=True)
+def bench_page(file: Path, chars: int, repeat: int) -> None:
+    """Time the article page on the server for a long article; print one JSON object.
+
+    Stores the article in a PostgreSQL schema of its own (NEWSWORKER_POSTGRES_DSN), dropped
+    afterwards, and requests /ui/articles/{id} from the API's app in this process.
+    """
+    from worker.ui.bench import run
+
+    settings = _settings()
+    _emit(run(file, chars, repeat, _say, settings))

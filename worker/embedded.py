@@ -266,6 +266,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         if silent or any(p.poll() is not None for _, p in children):
             say(f"not ready: {', '.join(silent) or 'a child exited'}; stopping")
             return 1
+        say(f"pages    http://{settings.api_address}:{settings.api_port}/ui/  (same token)")
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:

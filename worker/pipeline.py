@@ -174,6 +174,7 @@ def to_record(article: Article) -> Record:
         image_url=c.image_url,
         duplicate_of=article.duplicate_of,
         story=article.story,
+        chrome=c.chrome,
     )
 
 

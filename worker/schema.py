@@ -49,6 +49,11 @@ _PUBLISHED = (
 )
 
 
+class CutLine(_Model):
+    at: int = Field(description="Offset in the clean text where the line stood (before it).")
+    text: str
+
+
 class Clean(_Model):
     """Output of the clean stage: the article's main text and what the page says of itself."""
 
@@ -66,6 +71,11 @@ class Clean(_Model):
     section: str | None = Field(None, description="The site's section (article:section).")
     tags: list[str] = Field(default_factory=list, description="Keywords and tags.")
     image_url: str | None = Field(None, description="The lead image (og:image, JSON-LD).")
+    chrome: list[CutLine] = Field(
+        [],
+        description="The page's lines that cleaning cut (menus, link lists, footers…), in page "
+        "order, each at the offset of the clean text it stood before (at most 500 lines).",
+    )
 
 
 class Mention(_Model):
@@ -199,3 +209,6 @@ class Record(_Model):
     section: str | None = None
     tags: list[str] = []
     image_url: str | None = None
+    chrome: list[CutLine] = Field(
+        [], description="The page's lines that cleaning cut as chrome (see Clean.chrome)."
+    )

@@ -113,12 +113,16 @@ class Alerts:
         now = time.monotonic()
         if now - self._checked >= self._recheck:
             self._checked = now
-            seen = (self.store.version(), self._file_mtime())
-            if seen != self._seen:
-                rules = self.rules()
-                self._engine = Engine(rules)
-                self._seen = seen
-                log.info("alert_rules_loaded", rules=len(rules))
+            try:
+                seen = (self.store.version(), self._file_mtime())
+                if seen != self._seen:
+                    self._seen = seen
+                    rules = self.rules()
+                    self._engine = Engine(rules)
+                    log.info("alert_rules_loaded", rules=len(rules))
+            except (ValueError, OSError) as exc:
+                # A broken rules file must not stop the articles: the rules in force stay.
+                log.error("alert_rules_invalid", error=str(exc), rules=len(self._engine))
         return self._engine
 
     def rules(self) -> list[Rule]:

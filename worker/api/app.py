@@ -28,6 +28,7 @@ from worker.api.auth import api_token, require_token
 from worker.api.models import ErrorBody
 from worker.api.routers import alerts, articles, dead_letters, entities, sources
 from worker.delivery.ledger import Ledger
+from worker.ui.routes import install as install_pages
 
 log = structlog.get_logger("worker.api")
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(require_token)])
+    install_pages(app)  # /ui/…: the analysts' pages, same token (worker.ui)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -97,9 +97,10 @@ def clean_page(
     if len(text) > max_text_chars:
         raise BadArticle(f"clean text too long: {len(text)} chars > {max_text_chars}")
     subtitle = one_line(parts.subtitle)
+    title = one_line(parts.title)
     cleaned = Clean(
         text=text,
-        title=one_line(parts.title),
+        title=title,
         subtitle=subtitle if subtitle and text_key(subtitle) != given else None,
         author=parts.author,
         authors=parts.meta.authors or ([parts.author] if parts.author else []),
@@ -112,5 +113,6 @@ def clean_page(
         section=parts.meta.section,
         tags=parts.meta.tags,
         image_url=parts.meta.image_url,
+        chrome=cut_lines(parts.lines, text, (title, subtitle)),
     )
     return cleaned, parts.lines
