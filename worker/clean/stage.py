@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from worker.clean.authors import page_author
 from worker.clean.body import Parts, find_body
+from worker.clean.cut import cut_lines
 from worker.clean.dates import page_date
 from worker.clean.html import html_lines, parse
 from worker.clean.lines import classify, text_lines
