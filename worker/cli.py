@@ -227,8 +227,28 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Articles to measure on (the inputs repeated with new ids).",
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
-def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+@click.option(
+    "--in-process-only", is_flag=True, help="Only the in-process figures (no Celery workers)."
+)
+@click.option(
+    "--save-baseline",
+    is_flag=True,
+    help="Record this run's in-process figures, and the commit, as the baseline later runs "
+    "are compared with (worker/bench_baseline.json).",
+)
+def bench(
+    paths: tuple[str, ...],
+    count: int,
+    processes: int | None,
+    in_process_only: bool,
+    save_baseline: bool,
+) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
+
+    In process: each stage's CPU per article beside its floor (clean: lxml's parse and text;
+    entities: tokens and the NER forward pass, beside natasha's NER call; summarize: the sentence
+    split), the total against the recorded baseline (worker/bench_baseline.json, with its
+    commit), and the memory one 256k-character article adds. Then through Celery workers.
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
@@ -239,7 +259,15 @@ def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
     settings = _settings()
     shared = Path("../shared")
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
-    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    result = run(
+        list(paths) or default,
+        count,
+        processes or os.cpu_count() or 1,
+        _say,
+        settings,
+        celery=not in_process_only,
+        save_baseline=save_baseline,
+    )
     _emit(result)
 
 
