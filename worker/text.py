@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from razdel import sentenize
-from razdel import tokenize as razdel_tokenize
 from razdel.segmenters.tokenize import ATOM, Atom, TokenSplit
 from razdel.segmenters.tokenize import tokenize as razdel_segmenter
 
@@ -140,5 +139,6 @@ def token_bounds(text: str) -> Iterator[tuple[int, int]]:
 
 
 def words(text: str) -> list[str]:
-    """Word tokens (razdel), folded; punctuation dropped."""
-    return [fold(tok.text) for tok in razdel_tokenize(text) if any(ch.isalnum() for ch in tok.text)]
+    """Word tokens (razdel's, see :func:`token_bounds`), folded; punctuation dropped."""
+    found = (text[start:stop] for start, stop in token_bounds(text))
+    return [fold(word) for word in found if any(ch.isalnum() for ch in word)]
