@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 
+import numpy as np
 import pytest
 from conftest import ROOT, SAMPLE
 from razdel import tokenize
@@ -39,15 +40,22 @@ def test_contract_tokens_are_razdels(body: str) -> None:
 
 
 def test_contract_tagger_scores_are_slovnets(body: str) -> None:
-    """NER's scores for a text are slovnet's to the bit; the morph tagger's for windows run side
-    by side pick the tags slovnet picks running them in a batch. Both read ё as е."""
+    """NER's scores for a text are slovnet's to float rounding and decode to slovnet's tags, also
+    when the text is longer than a block of the forward pass; the morph tagger's for windows run
+    side by side pick the tags slovnet picks running them in a batch. Both read ё as е."""
     nlp = load_nlp()
-    raw = [t.text for t in tokens(body + " Её ещё ждёт Пётр Алёхин.")]
+    raw = [t.text for t in tokens("\n".join([body] * 7) + " Её ещё ждёт Пётр Алёхин.")]
     words = [word.replace("ё", "е") for word in raw]
     infer = nlp.ner_tagger.infer
     (batch,) = infer.encoder([words])
     (ours,) = tagger.scores(nlp.ner_tagger, [raw])
-    assert (ours == infer.model(batch.word_id, batch.shape_id, batch.pad_mask)[0]).all()
+    theirs = infer.model(batch.word_id, batch.shape_id, batch.pad_mask)[0]
+    assert ours.shape == theirs.shape
+    assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    transitions = infer.model.head.crf.transitions.array
+    (best,) = infer.model.head.crf.decode(theirs[None], ~batch.pad_mask)
+    assert tagger.viterbi(ours, transitions) == best.tolist()
+    assert len(raw) > 2 * tagger.BLOCK  # the sample is read in several blocks
     starts = range(0, len(words) - 8, 3)
     windows = [raw[i : i + 3 + i % 5] for i in starts]
     batched = nlp.morph_tagger.map([words[i : i + 3 + i % 5] for i in starts])
