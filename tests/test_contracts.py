@@ -6,12 +6,13 @@ docstring says what to fall back to (razdel's ``tokenize``, natasha's ``NewsNERT
 
 from __future__ import annotations
 
+import json
 import re
 from importlib.metadata import version
 
 import numpy as np
 import pytest
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, SHARED
 from razdel import tokenize
 
 from worker.entities import spans, tagger
@@ -35,7 +36,9 @@ def test_contract_the_libraries_reached_into_are_the_pinned_versions() -> None:
 
 def test_contract_tokens_are_razdels(body: str) -> None:
     tricky = "кто-то a -b 1.5 3/4 т.е. yahoo! :-) ...?! -- ΔP mβж «Живи!» 5-й a_b О’Рейли (ФАС),"
-    for text in (body, tricky, "", " "):
+    factru = (SHARED / "eval/ner/factru.jsonl").read_text(encoding="utf-8").splitlines()
+    news = [json.loads(line)["text"] for line in factru if line.strip()]
+    for text in (body, tricky, "", " ", *news):
         assert [(t.start, t.stop) for t in tokenize(text)] == list(token_bounds(text))
 
 
