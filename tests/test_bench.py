@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import SAMPLE, newsworker
+import pytest
+from conftest import ROOT, SAMPLE, newsworker
 
 
 def test_bench_reports_every_figure():
@@ -18,7 +19,21 @@ def test_bench_reports_every_figure():
                 "celery_1_process_articles_per_s", "celery_without_grouping_articles_per_s",
                 "p50_ms", "p95_ms"):  # fmt: skip
         assert result[key] > 0, key
-    assert set(result["stage_articles_per_s"]) == {"clean", "entities", "summarize"}
+    stages = {"clean", "entities", "summarize"}
+    assert set(result["stage_articles_per_s"]) == stages
+    assert set(result["stage_floor_ms_per_article"]) == stages
+    for stage in stages:  # a stage costs at least its floor
+        assert result["stage_ms_per_article"][stage] >= result["stage_floor_ms_per_article"][stage]
+        assert result["stage_vs_floor"][stage] >= 1
+    assert result["stage_floor_ms_per_article"]["entities"] > 0
+    assert result["inprocess_cpu_ms_per_article"] == pytest.approx(
+        sum(result["stage_ms_per_article"].values()), abs=0.05
+    )
+    assert result["long_article"]["chars"] == 256_000
+    assert result["long_article"]["peak_mb_added"] > 0
+    recorded = json.loads((ROOT / "worker/bench_baseline.json").read_text())
+    assert result["baseline"] == recorded and len(recorded["commit"]) == 40
+    assert result["inprocess_cpu_vs_baseline"] > 0
     assert result["pss_mb_per_worker_process"] and all(
         50 < p < 2000 for p in result["pss_mb_per_worker_process"]
     )

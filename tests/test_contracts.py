@@ -6,11 +6,13 @@ docstring says what to fall back to (razdel's ``tokenize``, natasha's ``NewsNERT
 
 from __future__ import annotations
 
+import json
 import re
 from importlib.metadata import version
 
+import numpy as np
 import pytest
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, SHARED
 from razdel import tokenize
 
 from worker.entities import spans, tagger
@@ -34,20 +36,29 @@ def test_contract_the_libraries_reached_into_are_the_pinned_versions() -> None:
 
 def test_contract_tokens_are_razdels(body: str) -> None:
     tricky = "кто-то a -b 1.5 3/4 т.е. yahoo! :-) ...?! -- ΔP mβж «Живи!» 5-й a_b О’Рейли (ФАС),"
-    for text in (body, tricky, "", " "):
+    factru = (SHARED / "eval/ner/factru.jsonl").read_text(encoding="utf-8").splitlines()
+    news = [json.loads(line)["text"] for line in factru if line.strip()]
+    for text in (body, tricky, "", " ", *news):
         assert [(t.start, t.stop) for t in tokenize(text)] == list(token_bounds(text))
 
 
 def test_contract_tagger_scores_are_slovnets(body: str) -> None:
-    """NER's scores for a text are slovnet's to the bit; the morph tagger's for windows run side
-    by side pick the tags slovnet picks running them in a batch. Both read ё as е."""
+    """NER's scores for a text are slovnet's to float rounding and decode to slovnet's tags, also
+    when the text is longer than a block of the forward pass; the morph tagger's for windows run
+    side by side pick the tags slovnet picks running them in a batch. Both read ё as е."""
     nlp = load_nlp()
-    raw = [t.text for t in tokens(body + " Её ещё ждёт Пётр Алёхин.")]
+    raw = [t.text for t in tokens("\n".join([body] * 7) + " Её ещё ждёт Пётр Алёхин.")]
     words = [word.replace("ё", "е") for word in raw]
     infer = nlp.ner_tagger.infer
     (batch,) = infer.encoder([words])
     (ours,) = tagger.scores(nlp.ner_tagger, [raw])
-    assert (ours == infer.model(batch.word_id, batch.shape_id, batch.pad_mask)[0]).all()
+    theirs = infer.model(batch.word_id, batch.shape_id, batch.pad_mask)[0]
+    assert ours.shape == theirs.shape
+    assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    transitions = infer.model.head.crf.transitions.array
+    (best,) = infer.model.head.crf.decode(theirs[None], ~batch.pad_mask)
+    assert tagger.viterbi(ours, transitions) == best.tolist()
+    assert len(raw) > 2 * tagger.BLOCK  # the sample is read in several blocks
     starts = range(0, len(words) - 8, 3)
     windows = [raw[i : i + 3 + i % 5] for i in starts]
     batched = nlp.morph_tagger.map([words[i : i + 3 + i % 5] for i in starts])

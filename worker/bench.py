@@ -13,6 +13,8 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -21,12 +23,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from config import Settings, get_settings
 from worker import clean, ingest, pipeline
-from worker.entities import extract
+from worker.entities import extract, tagger
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Clean, RawArticle
 from worker.summarize import summarize
+from worker.text import sentences, tokens
 
 Say = Callable[[str], None]
 WARM = 20  # articles run before timing, in process and through the workers alike
@@ -64,7 +69,13 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def in_process(items: list[ingest.Submission], settings: Settings) -> dict[str, Any]:
-    """Each stage called directly in this process (CPU time), and the natasha baselines."""
+    """Each stage called directly in this process (CPU time) beside its floor, and the natasha
+    baselines.
+
+    A stage's floor is the least any implementation of it must do: clean, parsing the page (lxml)
+    and lxml's own text iteration over the tree (a text payload: splitting its lines); entities,
+    tokenising and the NER model's forward pass and decoding (``tagger.ner_tags``), beside
+    natasha's own NER call on the text; summarize, splitting the sentences."""
     nlp = load_nlp()
     clean.warm_up()
     raws = [pipeline.decode(i.payload, i.kind, settings) for i in items]
@@ -81,27 +92,61 @@ def in_process(items: list[ingest.Submission], settings: Settings) -> dict[str, 
             for t, e in zip(texts, found)
         ]
     )
+    _, f_clean = _timed(lambda: [_clean_floor(r) for r in raws])
+    _, f_entities = _timed(lambda: [_entities_floor(t, nlp) for t in texts])
+    _, f_summarize = _timed(lambda: [sentences(t) for t in texts])
     _, t_naive = _timed(lambda: [_naive_natasha(t, nlp) for t in texts])
     ner = nlp.ner_tagger
     _, t_ner = _timed(lambda: [ner(t) for t in texts])
     n = len(items)
     total = t_clean + t_entities + t_summarize
+    cost = {"clean": t_clean, "entities": t_entities, "summarize": t_summarize}
+    floor = {"clean": f_clean, "entities": f_entities, "summarize": f_summarize}
     return {
         "inprocess_articles_per_s": _rate(n, total),
-        "stage_articles_per_s": {
-            "clean": _rate(n, t_clean),
-            "entities": _rate(n, t_entities),
-            "summarize": _rate(n, t_summarize),
+        "inprocess_cpu_ms_per_article": _ms(total, n),
+        "stage_articles_per_s": {stage: _rate(n, t) for stage, t in cost.items()},
+        "stage_ms_per_article": {stage: _ms(t, n) for stage, t in cost.items()},
+        "stage_floor_ms_per_article": {stage: _ms(t, n) for stage, t in floor.items()},
+        "stage_vs_floor": {
+            stage: round(cost[stage] / floor[stage], 2) if floor[stage] > 0 else None
+            for stage in cost
         },
-        "stage_ms_per_article": {
-            "clean": round(1000 * t_clean / n, 2),
-            "entities": round(1000 * t_entities / n, 2),
-            "summarize": round(1000 * t_summarize / n, 2),
-        },
+        "ner_only_ms_per_article": _ms(t_ner, n),
         "naive_natasha_articles_per_s": _rate(n, t_naive),
         "ner_only_articles_per_s": _rate(n, t_ner),
         "mean_clean_chars": round(statistics.mean(len(t) for t in texts)),
     }
+
+
+def _texts(items: list[ingest.Submission], settings: Settings) -> list[str]:
+    """The cleaned texts of the distinct articles among ``items``."""
+    payloads = {(i.kind, i.payload) for i in items}
+    raws = [pipeline.decode(payload, kind, settings) for kind, payload in sorted(payloads)]
+    return [_clean(raw, settings).text for raw in raws]
+
+
+def _ms(seconds: float, n: int) -> float:
+    return round(1000 * seconds / n, 2) if n else 0.0
+
+
+def _clean_floor(raw: RawArticle) -> int:
+    """What any cleaner must do: parse the page and iterate over its text (lxml's own)."""
+    if raw.html is None:
+        return len((raw.text or "").splitlines())
+    try:
+        tree = etree.fromstring(raw.html.encode("utf-8", "replace"), parser=_FLOOR_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError):
+        return 0
+    return 0 if tree is None else len("".join(tree.itertext()))
+
+
+_FLOOR_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+
+
+def _entities_floor(text: str, nlp: Nlp) -> int:
+    """The entities stage's own floor: its tokens and the NER model's tags of them."""
+    return len(tagger.ner_tags(nlp.ner_tagger, [token.text for token in tokens(text)]))
 
 
 def _clean(raw: RawArticle, settings: Settings) -> Clean:
@@ -125,6 +170,87 @@ def _segmenter() -> Any:
     from natasha import Segmenter
 
     return Segmenter()
+
+
+# --- memory of a long article, the recorded baseline ---------------------------------------
+
+LONG_ARTICLE_CHARS = 256_000
+BASELINE = Path(__file__).with_name("bench_baseline.json")
+
+
+def long_article(texts: list[str], chars: int = LONG_ARTICLE_CHARS) -> dict[str, Any]:
+    """Peak memory the entities and summarize stages add on one article of ``chars`` characters
+    (the articles' texts joined, repeated), measured in a fresh process: its resident set after
+    the models are loaded and warm, against its high-water mark after the article."""
+    paragraphs = [t for t in texts if t.strip()] or ["Текст."]
+    parts: list[str] = []
+    size = 0
+    while size < chars:
+        parts.append(paragraphs[len(parts) % len(paragraphs)])
+        size += len(parts[-1]) + 2
+    text = "\n\n".join(parts)[:chars]
+    with tempfile.TemporaryDirectory(prefix="nwbench-") as tmp:
+        path = Path(tmp) / "long.txt"
+        path.write_text(text, encoding="utf-8")
+        code = f"from worker.bench import _long_article_peak; _long_article_peak({str(path)!r})"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    return {"chars": len(text), **json.loads(out.stdout)}
+
+
+def _long_article_peak(path: str) -> None:
+    """In a fresh process: print the memory the stages add on the text in ``path``."""
+    text = Path(path).read_text(encoding="utf-8")
+    nlp = load_nlp()
+    warm = text[:5000]
+    summarize(warm, extract(warm, nlp), embedding=nlp.embedding)
+    Path("/proc/self/clear_refs").write_text("5")  # the high-water mark starts again here
+    before = _status_mb("VmRSS")
+    start = time.process_time()
+    summarize(text, extract(text, nlp), embedding=nlp.embedding)
+    seconds = time.process_time() - start
+    peak = _status_mb("VmHWM")
+    print(json.dumps({"peak_mb_added": round(peak - before, 1), "cpu_s": round(seconds, 2)}))
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def baseline() -> dict[str, Any] | None:
+    """The in-process figures recorded before the stages' last optimisation (and the commit
+    they come from), if the file is there."""
+    try:
+        return json.loads(BASELINE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def record_baseline(result: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """Write this run's in-process figures as the baseline, with the commit of the code."""
+    root = Path(__file__).resolve().parents[1]
+    git = ["git", "-C", str(root)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "worker"], capture_output=True)
+    # (this file itself excepted: recording writes it)
+    record = {
+        "commit": commit.stdout.strip() or None,
+        "worker_code_modified": any(
+            not line.endswith(BASELINE.name) for line in dirty.stdout.decode().splitlines()
+        ),
+        "paths": paths,
+        "articles": result["articles"],
+        "inprocess_cpu_ms_per_article": result["inprocess_cpu_ms_per_article"],
+        "stage_ms_per_article": result["stage_ms_per_article"],
+        "stage_floor_ms_per_article": result["stage_floor_ms_per_article"],
+        "long_article": result["long_article"],
+    }
+    BASELINE.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
 
 
 # --- through Celery ------------------------------------------------------------------------
@@ -281,7 +407,18 @@ def through_celery(
     }
 
 
-def run(paths: list[str], count: int, processes: int, say: Say, settings: Settings) -> dict:
+def run(
+    paths: list[str],
+    count: int,
+    processes: int,
+    say: Say,
+    settings: Settings,
+    *,
+    celery: bool = True,
+    save_baseline: bool = False,
+) -> dict:
+    """Every figure; ``celery=False``: only the in-process ones; ``save_baseline``: record the
+    in-process figures as the baseline (``worker/bench_baseline.json``)."""
     items = load_articles(paths, count)
     say(f"bench: {len(items)} articles, in process")
     result: dict[str, Any] = {
@@ -293,6 +430,18 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
         "articles": len(items),
     }
     result.update(in_process(items, settings))
+    say(f"bench: one article of {LONG_ARTICLE_CHARS} characters, in a fresh process")
+    result["long_article"] = long_article(_texts(items[:300], settings))
+    before = baseline()
+    if save_baseline:
+        before = record_baseline(result, paths)
+    result["baseline"] = before
+    if before:
+        result["inprocess_cpu_vs_baseline"] = round(
+            result["inprocess_cpu_ms_per_article"] / before["inprocess_cpu_ms_per_article"], 3
+        )
+    if not celery:
+        return result
     with bench_redis(settings, say) as live:
         many = through_celery(items, live, processes, events=True, say=say)
         ungrouped = through_celery(items, live, processes, events=True, say=say, stories=False)

@@ -377,6 +377,15 @@ def eval_(
 @click.option(
     "--rate", type=float, default=2.0, show_default=True, help="--soak: articles per second."
 )
+@click.option(
+    "--in-process-only", is_flag=True, help="Only the in-process figures (no Celery workers)."
+)
+@click.option(
+    "--save-baseline",
+    is_flag=True,
+    help="Record this run's in-process figures, and the commit, as the baseline later runs "
+    "are compared with (worker/bench_baseline.json).",
+)
 def bench(
     paths: tuple[str, ...],
     count: int,
@@ -387,8 +396,15 @@ def bench(
     alert_rules: int | None,
     soak_minutes: float | None,
     rate: float,
+    in_process_only: bool,
+    save_baseline: bool,
 ) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
+
+    In process: each stage's CPU per article beside its floor (clean: lxml's parse and text;
+    entities: tokens and the NER forward pass, beside natasha's NER call; summarize: the sentence
+    split), the total against the recorded baseline (worker/bench_baseline.json, with its
+    commit), and the memory one 256k-character article adds. Then through Celery workers.
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
@@ -422,7 +438,15 @@ def bench(
         return
     from worker.bench import run
 
-    result = run(list(paths) or default, count, workers, _say, settings)
+    result = run(
+        list(paths) or default,
+        count,
+        workers,
+        _say,
+        settings,
+        celery=not in_process_only,
+        save_baseline=save_baseline,
+    )
     _emit(result)
 
 

@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from razdel import sentenize
-from razdel import tokenize as razdel_tokenize
 from razdel.segmenters.tokenize import ATOM, Atom, TokenSplit
 from razdel.segmenters.tokenize import tokenize as razdel_segmenter
 
@@ -130,21 +129,34 @@ def tokens(text: str) -> list[Token]:
 def token_bounds(text: str) -> Iterator[tuple[int, int]]:
     """(start, stop) of razdel's tokens of ``text``: its atoms joined by its rules, which it asks
     only where two atoms touch (a space always parts tokens). razdel builds its objects for every
-    atom; this only where the rules read them."""
-    atoms = list(ATOM.finditer(text))
+    atom and every split; this only for the atoms the rules read, each once."""
+    matches = list(ATOM.finditer(text))
+    starts = [m.start() for m in matches]
+    stops = [m.end() for m in matches]
+    atoms: dict[int, Atom] = {}
     first = 0  # the atom the current token starts with
-    for k in range(1, len(atoms) + 1):
-        if k < len(atoms) and atoms[k].start() == atoms[k - 1].end():
-            lo = max(0, k - 3)  # razdel's rules see three atoms either side
-            near = [Atom(a.start(), a.end(), a.lastgroup, a.group()) for a in atoms[lo : k + 3]]
-            split = TokenSplit(near[: k - lo], "", near[k - lo :])
-            split.buffer = text[atoms[first].start() : atoms[k - 1].end()]
+    for k in range(1, len(matches) + 1):
+        if k < len(matches) and starts[k] == stops[k - 1]:
+            near = []
+            for i in range(max(0, k - 3), min(len(matches), k + 3)):  # the rules see 3 each side
+                atom = atoms.get(i)
+                if atom is None:
+                    m = matches[i]
+                    atom = atoms[i] = Atom(starts[i], stops[i], m.lastgroup, m.group())
+                near.append(atom)
+            cut = k - max(0, k - 3)
+            split = TokenSplit(near[:cut], "", near[cut:])
+            split.buffer = text[starts[first] : stops[k - 1]]
             if razdel_segmenter.join(split):
                 continue
-        yield atoms[first].start(), atoms[k - 1].end()
+        yield starts[first], stops[k - 1]
         first = k
 
 
+_ALNUM = re.compile(r"[^\W_]")  # a letter or digit (str.isalnum)
+
+
 def words(text: str) -> list[str]:
-    """Word tokens (razdel), folded; punctuation dropped."""
-    return [fold(tok.text) for tok in razdel_tokenize(text) if any(ch.isalnum() for ch in tok.text)]
+    """Word tokens (razdel's, see :func:`token_bounds`), folded; punctuation dropped."""
+    found = (text[start:stop] for start, stop in token_bounds(text))
+    return [fold(word) for word in found if _ALNUM.search(word)]

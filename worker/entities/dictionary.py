@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from worker.text import CYRILLIC, fold
+from worker.text import CYRILLIC, fold, yo_as_e
 
 NAME_GRAMMEMES = {"Name", "Surn", "Patr"}
 
@@ -46,7 +46,7 @@ def respell(text: str, form: Any) -> str:
     common = min(common, len(text))
     ending = nominative.word[common:]
     if "ё" not in text.lower():
-        ending = ending.replace("ё", "е")
+        ending = yo_as_e(ending)
     if text.isupper():
         ending = ending.upper()
     return text[:common] + ending

@@ -3,8 +3,9 @@
 The one module that reaches into slovnet's internals: its encoder's vocabularies, its model's
 layers (navec's quantised word vectors, shape embeddings, three convolutions with batch norm, a
 projection; the NER head's CRF transitions) and its tag decoder. :func:`scores` is slovnet's
-arithmetic on the same weights, its scores to the bit, without its padding, masks and copies, and
-for many sequences in one pass (the morph tagger's windows).
+arithmetic on the same weights, without its padding, masks and copies, and for many sequences in
+one pass (the morph tagger's windows); its scores agree with slovnet's to float rounding (the
+convolution's sums are taken in another order), its tags are slovnet's.
 
 slovnet, navec and razdel are pinned exactly in pyproject.toml for that reason; the contract tests
 (``tests/test_contracts.py``) compare this module with slovnet's own forward pass and decoder.
@@ -51,9 +52,11 @@ def morph_tag(tagger: Any, tag_id: int) -> tuple[str, dict[str, str]]:
 
 def scores(tagger: Any, sequences: Sequence[Sequence[str]]) -> list[np.ndarray]:
     """A slovnet tagger's scores (NER's, the morph tagger's: word and shape embeddings, three
-    convolutions, a projection) for every word of each sequence; the arithmetic is slovnet's, the
-    work done once for all the sequences and with fewer copies. The sequences stand in one row, a
-    zero column between each two: what slovnet's padding and masking give each alone."""
+    convolutions, a projection) for every word of each sequence; slovnet's arithmetic, the work
+    done once for all the sequences and with fewer copies. The sequences stand in one row, a zero
+    column between each two: what slovnet's padding and masking give each alone. The row goes
+    through the model in blocks of ``BLOCK`` words, each with the words either side that its
+    convolutions read: a long article costs no more memory than a short one."""
     if not sequences:
         return []
     model, encoder = tagger.infer.model, tagger.infer.encoder
@@ -70,11 +73,28 @@ def scores(tagger: Any, sequences: Sequence[Sequence[str]]) -> list[np.ndarray]:
         word_ids += [word_id(key) for key, _ in features]
         shape_ids += [shape_id(shape) for _, shape in features]
         bounds.append((start, len(word_ids)))
-    gaps = [stop for _, stop in bounds[:-1]]
+    gap = np.zeros(len(word_ids), dtype=bool)
+    gap[[stop for _, stop in bounds[:-1]]] = True
+    margin = sum(layer.conv.padding for layer in model.encoder.layers)  # what a word's score reads
+    blocks = []
+    for lo in range(0, max(1, len(word_ids)), BLOCK):
+        hi = min(len(word_ids), lo + BLOCK)
+        a, b = max(0, lo - margin), min(len(word_ids), hi + margin)
+        out = _forward(model, word_ids[a:b], shape_ids[a:b], gap[a:b])
+        blocks.append(out[lo - a : hi - a])
+    out = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    return [out[start:stop] for start, stop in bounds]
+
+
+BLOCK = 2048  # words per pass through the model
+
+
+def _forward(model: Any, word_ids: list[int], shape_ids: list[int], gap: np.ndarray) -> np.ndarray:
+    """The model's scores of one block of words (``gap``: the zero columns between sequences)."""
     x = np.concatenate(
         (_navec(model.emb.word, word_ids), model.emb.shape.weight.array[shape_ids]), axis=1
     )
-    x[gaps] = 0
+    x[gap] = 0
     for layer in model.encoder.layers:
         x = _conv(layer.conv, x)
         np.maximum(x, 0, out=x)  # ReLU
@@ -83,9 +103,8 @@ def scores(tagger: Any, sequences: Sequence[Sequence[str]]) -> list[np.ndarray]:
         np.divide(x, norm.std.array, out=x)
         np.multiply(x, norm.weight.array, out=x)
         np.add(x, norm.bias.array, out=x)
-        x[gaps] = 0
-    out = model.head(x)
-    return [out[start:stop] for start, stop in bounds]
+        x[gap] = 0
+    return model.head(x)
 
 
 @lru_cache(maxsize=16384)
@@ -104,19 +123,32 @@ def _navec(emb: Any, ids: list[int]) -> np.ndarray:
 
 
 def _conv(conv: Any, x: np.ndarray) -> np.ndarray:
-    """slovnet's ``Conv1d`` on words x channels: each word's window (channels x width, the order
-    of the filters' weights; zeros beyond the ends) times the filters."""
-    filters, channels, width = conv.weight.shape
+    """slovnet's ``Conv1d`` on words x channels (zeros beyond the ends): for each offset in the
+    filters' width, the words shifted by it times the filters' weights at that offset, summed —
+    three products of the words' own matrix, no matrix of every word's window."""
+    filters, _, width = conv.weight.shape
     size = len(x) + 2 * conv.padding - width + 1
-    windows = np.zeros((size, channels, width), dtype=x.dtype)
-    for k in range(width):
-        shift = k - conv.padding  # window i holds word i + shift at k
+    out = np.zeros((size, filters), dtype=x.dtype)
+    for k, weight in enumerate(_offset_weights(conv)):
+        shift = k - conv.padding  # output i reads word i + shift at offset k
         lo, hi = max(0, -shift), min(size, len(x) - shift)
-        windows[lo:hi, :, k] = x[lo + shift : hi + shift]
-    weight = conv.weight.array.reshape(filters, channels * width)
-    out = np.matmul(windows.reshape(size, -1), weight.T)
+        out[lo:hi] += x[lo + shift : hi + shift] @ weight
     out += conv.bias.array
     return out
+
+
+_OFFSET_WEIGHTS: dict[int, list[np.ndarray]] = {}
+
+
+def _offset_weights(conv: Any) -> list[np.ndarray]:
+    """The filters' weights at each offset, channels x filters (computed once per model)."""
+    key = id(conv.weight.array)
+    if key not in _OFFSET_WEIGHTS:
+        weight = conv.weight.array  # filters x channels x width
+        _OFFSET_WEIGHTS[key] = [
+            np.ascontiguousarray(weight[:, :, k].T) for k in range(weight.shape[2])
+        ]
+    return _OFFSET_WEIGHTS[key]
 
 
 def viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:

@@ -55,19 +55,26 @@ def stems(tokens: list[str]) -> set[str]:
     return {word[:STEM] for word in tokens if word not in STOPWORDS}
 
 
-def candidate(index: int, sentence: Sentence, embedding: Navec) -> Candidate:
-    tokens = words(sentence.text)
-    known = [embedding[w] for w in tokens if w not in STOPWORDS and w in embedding]
-    vector = np.mean(known, axis=0) if known else np.zeros(embedding.pq.dim, dtype=np.float32)
-    norm = float(np.linalg.norm(vector))
-    return Candidate(
-        sentence,
-        index,
-        tokens,
-        stems(tokens),
-        vector / norm if norm else vector,
-        leans(sentence.text, tokens),
-    )
+def candidates(sentences: list[Sentence], embedding: Navec) -> list[Candidate]:
+    """The sentences as candidates, each with its words, stems and unit mean vector; the
+    vectors of all their content words are looked up at once (navec's quantised codes, as
+    ``Navec.__getitem__`` decodes them one by one)."""
+    tokens = [words(sentence.text) for sentence in sentences]
+    ids = embedding.vocab.word_ids
+    known = [[ids[w] for w in ts if w not in STOPWORDS and w in ids] for ts in tokens]
+    pq = embedding.pq
+    flat = [i for row in known for i in row]
+    vectors = pq.codes[pq.qdims, pq.indexes[flat]].reshape(len(flat), pq.dim)
+    out = []
+    start = 0
+    for index, (sentence, ts, row) in enumerate(zip(sentences, tokens, known)):
+        stop = start + len(row)
+        vector = np.mean(vectors[start:stop], axis=0) if row else np.zeros(pq.dim, np.float32)
+        start = stop
+        norm = float(np.linalg.norm(vector))
+        vector = vector / norm if norm else vector
+        out.append(Candidate(sentence, index, ts, stems(ts), vector, leans(sentence.text, ts)))
+    return out
 
 
 def score(candidates: list[Candidate], entities: Entities | None, weights: Weights) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from navec import Navec
 
 from worker.schema import Entities, Summary, SummarySentence
-from worker.summarize.relevance import WEIGHTS, Weights, candidate, score, stems
+from worker.summarize.relevance import WEIGHTS, Weights, candidates, score, stems
 from worker.summarize.selection import select
 from worker.summarize.units import is_prose, split
 from worker.text import words
@@ -32,10 +32,10 @@ def summarize(
     budget = f"{chars} chars" if chars > 0 else f"{sentences} sentence{'s' * (sentences != 1)}"
     units = split(text)
     prose = [sent for sent in units if is_prose(sent)] or units
-    candidates = [candidate(index, sent, embedding) for index, sent in enumerate(prose)]
-    score(candidates, entities, weights)
+    pool = candidates(prose, embedding)
+    score(pool, entities, weights)
     headline = stems(words(" ".join(filter(None, (title, subtitle)))))
-    picked = select(candidates, headline, weights.headline, sentences, chars)
+    picked = select(pool, headline, weights.headline, sentences, chars)
     chosen = sorted(picked, key=lambda c: c.sentence.start)
     return Summary(
         method=METHOD if weights == WEIGHTS else f"{METHOD} {weights}",
