@@ -338,6 +338,13 @@ class Ledger:
         keys = [self.keys.payload(r.id, r.submission) for r in refs]
         return self.redis.mget(keys) if keys else []
 
+    def have_payloads(self, refs: list[Ref]) -> list[bool]:
+        """Whether each article's payload is still kept (without reading it)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for r in refs:
+                pipe.exists(self.keys.payload(r.id, r.submission))
+            return [bool(n) for n in pipe.execute()]
+
     # -- dead letters -----------------------------------------------------------------------
     def dead_entries(self, count: int | None = None) -> Iterator[DeadEntry]:
         last = "-"

@@ -8,7 +8,8 @@ visibility timeout while its queue stood empty has no message left anywhere (a r
 would have started within the time limit, a retry within half the visibility timeout — see
 ``worker.delivery.policy.retry_delay`` —, a restorable message would be back in the queue), so
 the sweeper enqueues its chain again. A duplicate is harmless: landing is idempotent per
-article and submission.
+article and submission. The sweeper moves ids, never payloads: it asks whether a payload is
+still there, and the re-enqueued messages carry only Refs.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqu
         return 0
     stalled = ledger.stalled(settings.visibility_timeout)
     landed = ledger.landed(stalled)
-    payloads = ledger.payloads(stalled)
+    kept = ledger.have_payloads(stalled)
     again: list[Ref] = []
-    for ref, done, payload in zip(stalled, landed, payloads, strict=True):
+    for ref, done, payload in zip(stalled, landed, kept, strict=True):
         if done:
             ledger.settle(ref)
-        elif payload is None:
+        elif not payload:
             ledger.dead_letter(ref, stage="clean", reason="payload not found (expired)")
         else:
             ledger.touch(ref)
