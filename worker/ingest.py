@@ -36,7 +36,8 @@ class Submission:
 
 
 def derive_id(payload: bytes, kind: Kind) -> str:
-    """The record's own ``id``, else its ``url``, else a hash of the content."""
+    """The record's own ``id`` (a JSON string, or an integer as its decimal string; whole, of
+    any length), else its ``url``, else a hash of the content."""
     if kind == "json":
         try:
             record = json.loads(payload)
@@ -45,7 +46,7 @@ def derive_id(payload: bytes, kind: Kind) -> str:
         if isinstance(record, dict):
             given = record.get("id")
             if isinstance(given, (str, int)) and not isinstance(given, bool) and str(given):
-                return str(given)[:200]
+                return str(given)
             url = record.get("url")
             if isinstance(url, str) and url.strip():
                 return _hash(url.strip().encode("utf-8", "replace"))

@@ -1,6 +1,8 @@
 """The ledger: every Redis key newsworker writes, and the delivery protocol's verbs over them.
 
-KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` a submission)
+KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id — in a key, the first 32 hex
+digits of the SHA-256 of the whole id (``id_key``), so ids of any length and any characters make
+keys of one size without collision; the id itself is in the values —, ``{sub}`` a submission)
 
   written by the producer (``admit``), read and freed by the stages:
   - ``nw:payload:{id}:{sub}``        string: the submitted payload, exactly as read (bytes),
@@ -45,6 +47,7 @@ changes nothing, and an article lands in exactly one place (processed or dead).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -107,6 +110,11 @@ def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def id_key(article_id: str) -> str:
+    """An article id as it stands in keys: a hash of the whole id."""
+    return hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 class Keys:
     """The key map above, as names: the one place a key of newsworker is spelled."""
 
@@ -118,16 +126,16 @@ class Keys:
         return ":".join((self.prefix, *parts))
 
     def payload(self, article_id: str, submission: str) -> str:
-        return self._key("payload", article_id, submission)
+        return self._key("payload", id_key(article_id), submission)
 
     def doc(self, article_id: str, submission: str, stage: str) -> str:
-        return self._key("doc", article_id, submission, stage)
+        return self._key("doc", id_key(article_id), submission, stage)
 
     def docs(self, article_id: str, submission: str) -> list[str]:
         return [self.doc(article_id, submission, stage) for stage in HANDED_OVER]
 
     def state(self, article_id: str) -> str:
-        return self._key("state", article_id)
+        return self._key("state", id_key(article_id))
 
     @property
     def inflight(self) -> str:
@@ -141,10 +149,10 @@ class Keys:
         return self._key(self.settings.dead_stream)
 
     def record(self, article_id: str) -> str:
-        return self._key("article", article_id)
+        return self._key("article", id_key(article_id))
 
     def delivered(self, article_id: str) -> str:
-        return self._key("delivered", article_id)
+        return self._key("delivered", id_key(article_id))
 
     @property
     def stream(self) -> str:
