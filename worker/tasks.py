@@ -17,7 +17,7 @@ import structlog
 from celery.exceptions import Ignore
 from celery.signals import worker_init, worker_process_init
 
-from worker import pipeline
+from worker import pipeline, sinks
 from worker.celery_app import app
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
@@ -104,14 +104,23 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
     articles = self.each(refs, docs, lambda _, doc: _load("summarize", doc))
-    records = [pipeline.to_record(a) for a in articles]
+    landing: list[Ref] = []
+    records = []
+    for article in articles:
+        ref, record = Ref(article.id, article.kind, article.submission), pipeline.to_record(article)
+        if reason := sinks.refusal(rt.sinks, record):  # before any sink is written
+            self.dead_letter(ref, reason)
+        else:
+            landing.append(ref)
+            records.append(record)
+    last_try = self.request.retries >= rt.settings.max_retries
     try:
-        written = {sink.name: sum(sink.write(records)) for sink in rt.sinks}
+        written = sinks.deliver(rt.sinks, records, last_try=last_try)
     except SinkUnavailable as exc:
         raise self.retry_later(exc) from exc
-    rt.ledger.land([Ref(a.id, a.kind, a.submission) for a in articles])
-    for article in articles:
-        with structlog.contextvars.bound_contextvars(article_id=article.id):
+    rt.ledger.land(landing)
+    for ref in landing:
+        with structlog.contextvars.bound_contextvars(article_id=ref.id):
             log.info("delivered")
-    log.info("batch_delivered", delivered=len(articles), written=written)
-    return {"delivered": len(articles), "skipped": len(batch) - len(articles)}
+    log.info("batch_delivered", delivered=len(landing), written=written)
+    return {"delivered": len(landing), "skipped": len(batch) - len(landing)}

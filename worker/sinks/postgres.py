@@ -36,6 +36,22 @@ RETURNING id
 """
 
 
+_DISCARD = "DELETE FROM {table} WHERE id = %s AND submission = %s"
+
+MAX_ID_BYTES = 2000
+"""Longer ids do not fit the primary key's index (a B-tree entry is at most ~2.7 kB)."""
+
+
+def _nul_in(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
+
+
 class PostgresSink:
     name = "postgres"
 
@@ -55,6 +71,13 @@ class PostgresSink:
             self._conn = conn
         return self._conn
 
+    def refusal(self, record: Record) -> str | None:
+        if len(record.id.encode()) > MAX_ID_BYTES:
+            return f"postgres: the id is over {MAX_ID_BYTES} bytes (the table's index limit)"
+        if _nul_in(record.model_dump()):
+            return "postgres: text with U+0000 (NUL), which PostgreSQL cannot store"
+        return None
+
     def write(self, records: Sequence[Record]) -> list[bool]:
         if not records:
             return []
@@ -70,6 +93,16 @@ class PostgresSink:
                 while cur.nextset():
                     written.append(cur.fetchone() is not None)
             return written
+        except psycopg.OperationalError as exc:
+            self.close()
+            raise SinkUnavailable(f"postgres: {exc}") from exc
+
+    def discard(self, records: Sequence[Record]) -> None:
+        query = sql.SQL(_DISCARD).format(table=self.table)
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(query, [(r.id, r.submission) for r in records])
         except psycopg.OperationalError as exc:
             self.close()
             raise SinkUnavailable(f"postgres: {exc}") from exc
