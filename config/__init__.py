@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def redis_broker(self) -> bool:
+        """Whether the broker is a Redis (not RabbitMQ)."""
+        return not self.broker_url or self.broker_url.startswith(("redis", "rediss", "unix"))
+
+    @property
     def restore_interval(self) -> int:
         """Seconds between looks for the messages and articles of vanished workers: a quarter of
         the visibility timeout, 1 to 60 s (kombu's own default is 100 s)."""

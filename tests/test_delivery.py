@@ -122,7 +122,9 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
 
 
-def test_redis_restart_mid_batch_loses_nothing(tmp_path, dev_pages):
+def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev_pages):
+    """With the default settings (visibility timeout 1 h): the worker takes new messages within
+    5 s of Redis answering again, and every article lands within 60 s of it."""
     password = "pw-" + os.urandom(6).hex()
     data = tmp_path / "redis"
     data.mkdir()
@@ -146,8 +148,7 @@ def test_redis_restart_mid_batch_loses_nothing(tmp_path, dev_pages):
         raise RuntimeError("redis did not start")
 
     redis_proc = start_redis()
-    env = namespace(redis_url=f"redis://:{password}@127.0.0.1:{port}/0", visibility_timeout=30,
-                    task_time_limit=20)  # fmt: skip
+    env = namespace(redis_url=f"redis://:{password}@127.0.0.1:{port}/0")
     settings = Settings(**settings_overrides(env))
     ids = write_articles(tmp_path / "batch.jsonl", 60, dev_pages, "restart")
     worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
@@ -157,7 +158,17 @@ def test_redis_restart_mid_batch_loses_nothing(tmp_path, dev_pages):
         redis_proc.wait(30)
         time.sleep(2)
         redis_proc = start_redis()
-        counts = wait_landed(settings, ids, timeout=300)
+        ledger = Ledger(settings)
+        while True:  # answering, its append-only file loaded
+            with contextlib.suppress(redis.ConnectionError, redis.BusyLoadingError):
+                before = set(ledger.redis.scan_iter(ledger.keys.deliveries("*")))
+                break
+            time.sleep(0.05)
+        answering = time.monotonic()
+        while not set(ledger.redis.scan_iter(ledger.keys.deliveries("*"))) - before:
+            assert time.monotonic() - answering < 5, "no task started 5 s after Redis came back"
+            time.sleep(0.1)
+        counts = wait_landed(settings, ids, timeout=60 - (time.monotonic() - answering))
         assert counts == Counter(processed=60), worker.tail()
         assert stream_ids(settings) == Counter({i: 1 for i in ids})
         assert worker.proc.poll() is None
@@ -237,6 +248,45 @@ class Proxy:
             for s in (a, b):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_killed_workers_held_batches_land_within_90_s_with_the_defaults(tmp_path, dev_pages):
+    """Two workers; the one holding prefetched batches is killed (-9, with its pool): with the
+    default visibility timeout (1 h) the other gives its messages back after its heartbeats
+    stop, and every article lands within 90 s of the kill, once."""
+    env = namespace()
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 120, dev_pages, "held")
+    ledger = Ledger(settings)
+
+    def workers() -> set[str]:
+        return {w.decode() for w in ledger.redis.zrange(ledger.keys.workers, 0, -1)}
+
+    survivor = Worker(tmp_path / "w2.log", concurrency=1, env=env).start()
+    doomed = Worker(tmp_path / "w1.log", concurrency=1, env=env)
+    try:
+        mine = workers()
+        doomed.start()
+        [doomed_id] = workers() - mine
+        out = newsworker("submit", str(tmp_path / "batch.jsonl"), env=env)
+        assert json.loads(out.stdout)["queued"] == len(ids), out.stderr
+        deadline = time.monotonic() + 60
+        while ledger.redis.hlen(ledger.keys.held(doomed_id)) < 2:  # running one, holding one
+            assert time.monotonic() < deadline, doomed.tail()
+            time.sleep(0.01)
+        os.killpg(doomed.proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        doomed.proc.wait()
+        assert landed(settings, ids)["pending"] > 0
+        counts = wait_landed(settings, ids, timeout=90)
+        took = time.monotonic() - killed
+    finally:
+        survivor.stop()
+        doomed.stop()
+    assert counts == Counter(processed=120), (counts, took, survivor.tail())
+    assert took < 90
+    assert "worker_gone" in survivor.log.read_text()
+    assert stream_ids(settings) == Counter({i: 1 for i in ids})
 
 
 def test_postgres_outage_delays_but_loses_nothing(tmp_path, dev_pages):

@@ -50,6 +50,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "retry_on_timeout": True,
         },
         "broker_connection_retry_on_startup": True,
+        # Reconnects every second and gives back what it held (worker.delivery.reconnect).
+        "worker_consumer": "worker.delivery.reconnect:Consumer",
+        # A task publishing the next stage's message while the broker restarts waits for it
+        # (up to ~2 min) rather than break its chain.
+        "task_publish_retry_policy": {
+            "max_retries": 120,
+            "interval_start": 0,
+            "interval_step": 1,
+            "interval_max": 1,
+        },
         "broker_connection_max_retries": None,
         "broker_heartbeat": 30,
         # Flower: task events on, and a "sent" event so queued tasks show up too.

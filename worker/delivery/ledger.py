@@ -33,6 +33,13 @@ keys of one size without collision; the id itself is in the values —, ``{sub}`
   - ``nw:chrome:{domain}``           hash: recurring line counts of a source (7-day TTL).
   written by the sweeper:
   - ``nw:sweeper``                   string: the lock that lets one worker sweep at a time.
+  written by the workers' liveness (``worker.delivery.liveness``):
+  - ``nw:workers``                   sorted set: each running worker (one id per start), scored
+                                     by its last heartbeat (Redis server time).
+  - ``nw:held:{worker}``             hash: task id → delivery tag of each message the worker
+                                     took and has not finished (prefetched or running): what
+                                     another worker gives back to the queue when it dies.
+  - ``nw:liveness``                  string: the lock that lets one worker judge at a time.
 
   the broker's own keys (kombu, not prefixed; on the broker's Redis, which is this one unless
   ``NEWSWORKER_BROKER_URL`` names another):
@@ -165,6 +172,17 @@ class Keys:
     @property
     def sweeper_lock(self) -> str:
         return self._key("sweeper")
+
+    @property
+    def workers(self) -> str:
+        return self._key("workers")
+
+    def held(self, worker: str) -> str:
+        return self._key("held", worker)
+
+    @property
+    def liveness_lock(self) -> str:
+        return self._key("liveness")
 
 
 def inflight_member(ref: Ref) -> str:
@@ -327,9 +345,49 @@ class Ledger:
             n, *_ = pipe.execute()
         return int(n)
 
-    def finished(self, delivery: str) -> None:
-        """The task of this delivery returned: its message will not come back."""
-        self.redis.delete(self.keys.deliveries(delivery))
+    def finished(self, delivery: str, worker: str, task_id: str) -> None:
+        """The task of this delivery returned: its message will not come back, and the worker
+        no longer holds it."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self.keys.deliveries(delivery))
+            pipe.hdel(self.keys.held(worker), task_id)
+            pipe.execute()
+
+    # -- liveness: which worker holds which message, and which workers are gone -------------
+    def now(self) -> float:
+        """Redis server time: one clock for every worker's heartbeat."""
+        seconds, micros = self.redis.time()
+        return seconds + micros / 1e6
+
+    def beat(self, worker: str) -> None:
+        self.redis.zadd(self.keys.workers, {worker: self.now()})
+
+    def hold(self, worker: str, task_id: str, tag: str) -> None:
+        """The worker took this task's message (delivery ``tag``)."""
+        key = self.keys.held(worker)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, task_id, tag).expire(key, 7 * 24 * 3600)
+            pipe.execute()
+
+    def holdings(self, worker: str) -> dict[str, str]:
+        """Task id → delivery tag of the messages the worker holds."""
+        return {
+            k.decode(): v.decode() for k, v in self.redis.hgetall(self.keys.held(worker)).items()
+        }
+
+    def let_go(self, worker: str, task_ids: Iterable[str]) -> None:
+        if ids := list(task_ids):
+            self.redis.hdel(self.keys.held(worker), *ids)
+
+    def gone(self, silent: float) -> list[str]:
+        """Workers whose last heartbeat is more than ``silent`` seconds old."""
+        members = self.redis.zrangebyscore(self.keys.workers, "-inf", self.now() - silent)
+        return [m.decode() for m in members]
+
+    def forget_worker(self, worker: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.zrem(self.keys.workers, worker).delete(self.keys.held(worker))
+            pipe.execute()
 
     def touch(self, ref: Ref) -> None:
         """Count the article as making progress now (re-enqueued, split)."""

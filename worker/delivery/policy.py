@@ -111,7 +111,8 @@ class StageTask(Task):
         return self.retry(exc=exc, countdown=countdown, max_retries=settings.max_retries)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
-        runtime.current().ledger.finished(f"{task_id}:{self.request.retries}")
+        rt = runtime.current()
+        rt.ledger.finished(f"{task_id}:{self.request.retries}", rt.worker_id, task_id)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
         refs = refs_of(args[0] if args else None)

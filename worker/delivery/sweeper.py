@@ -57,7 +57,7 @@ def start(ledger: Ledger, enqueue: Enqueue) -> threading.Thread | None:
     Only with a Redis broker: RabbitMQ hands a message out only with its acknowledgement due.
     """
     settings = ledger.settings
-    if settings.broker_url and not settings.broker_url.startswith(("redis://", "rediss://")):
+    if not settings.redis_broker:
         return None
     broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else ledger.redis
     every = settings.restore_interval
