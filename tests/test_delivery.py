@@ -385,3 +385,24 @@ def test_a_message_that_kills_its_worker_process_is_dead_lettered_after_max_deli
     assert dead.reason == "poison message: delivered 3 times without finishing"
     assert dead.stage == "clean"
     assert json.loads(dead.payload)["id"] == "poison"
+
+
+def test_under_load_articles_go_through_to_the_end_first(tmp_path, dev_pages):
+    """30 articles submitted at once (30 chains): the first record lands long before the last
+    article is cleaned, as a later stage's task is taken before an earlier stage's."""
+    env = namespace(batch_size=1, prefetch=1, log_level="INFO")
+    write_articles(tmp_path / "burst.jsonl", 30, dev_pages, "burst")
+    worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
+    try:
+        out = newsworker("submit", str(tmp_path / "burst.jsonl"), "--wait", env=env)
+        assert json.loads(out.stdout)["processed"] == 30, out.stdout + worker.tail()
+    finally:
+        worker.stop()
+    events = [json.loads(line).get("event") for line in worker.log.read_text().splitlines()
+              if line.startswith("{")]  # fmt: skip
+    cleaned = [i for i, e in enumerate(events) if e == "cleaned"]
+    delivered = [i for i, e in enumerate(events) if e == "delivered"]
+    assert len(cleaned) == len(delivered) == 30
+    # Breadth first (one FIFO queue), all 30 would be cleaned before the first is delivered.
+    assert delivered[0] < cleaned[3], (delivered[:3], cleaned[:5])
+    assert sum(d < cleaned[-1] for d in delivered) >= 20

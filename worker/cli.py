@@ -234,19 +234,31 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
     help="Articles to measure on (the inputs repeated with new ids).",
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
-def bench(paths: tuple[str, ...], count: int, processes: int | None) -> None:
+@click.option(
+    "--burst",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Instead: N articles submitted at once, breadth first and depth first: seconds to the "
+    "first record, p50/p95 submit-to-stream latency, drain.",
+)
+def bench(paths: tuple[str, ...], count: int, processes: int | None, burst: int | None) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
     PATHS: files or folders of articles (default: the dev pages in ../shared/eval/clean and
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
     private embedded one; workers run in a namespace of their own, removed afterwards.
     """
-    from worker.bench import run
+    from worker.bench import run, run_burst
 
     settings = _settings()
     shared = Path("../shared")
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
-    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    inputs, procs = list(paths) or default, processes or os.cpu_count() or 1
+    if burst:
+        result = run_burst(inputs, burst, procs, _say, settings)
+    else:
+        result = run(inputs, count, procs, _say, settings)
     _emit(result)
 
 

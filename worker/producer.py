@@ -33,9 +33,11 @@ def submit(
     force: bool = False,
     chunk: int = 200,
     on_progress: Callable[[int], None] = lambda n: None,
+    depth_first: bool = True,
 ) -> Submitted:
     """Enqueue every item not already processed (all of them with ``force``), on the broker
-    and queue of ``settings``."""
+    and queue of ``settings``. (``depth_first=False``: every stage's task alike, which only
+    ``newsworker bench`` asks for, to compare.)"""
     from worker.celery_app import app
 
     ledger = Ledger(settings)
@@ -59,8 +61,9 @@ def submit(
         refs = [Ref(s.id, s.kind, submission) for s in fresh.values()]
         ledger.admit(zip(refs, (s.payload for s in fresh.values()), strict=True))
         chain.enqueue(
-            app, refs, batch_size=settings.batch_size, queue=settings.queue, producer=publisher
-        )
+            app, refs, batch_size=settings.batch_size, queue=settings.queue, producer=publisher,
+            depth_first=depth_first,
+        )  # fmt: skip
         done.queued.update((s.id, submission) for s in fresh.values())
         on_progress(len(pending))
         pending.clear()

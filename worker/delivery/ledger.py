@@ -43,7 +43,9 @@ keys of one size without collision; the id itself is in the values —, ``{sub}`
 
   the broker's own keys (kombu, not prefixed; on the broker's Redis, which is this one unless
   ``NEWSWORKER_BROKER_URL`` names another):
-  - ``{queue}`` (``NEWSWORKER_QUEUE``) list of task messages; ``unacked`` / ``unacked_index`` /
+  - ``{queue}`` (``NEWSWORKER_QUEUE``) list of task messages of priority 0 (deliver), and
+    ``{queue}\x06\x163``, ``…6``, ``…9`` those of priority 3, 6, 9 (summarize, entities, clean:
+    ``Keys.queue_lists``); ``unacked`` / ``unacked_index`` /
     ``unacked_mutex`` the messages taken and not acknowledged; ``_kombu.binding.*``.
 
 A *submission* names one processing of an article (``worker.delivery.protocol.ORDINARY`` for
@@ -168,6 +170,12 @@ class Keys:
     @property
     def chrome(self) -> str:
         return self._key("chrome")
+
+    @property
+    def queue_lists(self) -> list[str]:
+        """The broker's lists of the queue, one per priority step (kombu's names)."""
+        queue = self.settings.queue
+        return [queue, *(f"{queue}\x06\x16{step}" for step in (3, 6, 9))]
 
     @property
     def sweeper_lock(self) -> str:

@@ -31,6 +31,14 @@ class Ref(NamedTuple):
         return None
 
 
+def priority(stage: str) -> int:
+    """The message priority of a stage's task: a later stage's task is taken first, so that
+    under load articles go through to the end (depth first) rather than every article waiting
+    for the whole backlog's cleaning. In kombu's Redis transport 0 is the highest priority:
+    deliver 0, summarize 3, entities 6, clean 9 (its priority steps)."""
+    return 3 * (len(STAGES) - 1 - STAGES.index(stage))
+
+
 def task_name(stage: str) -> str:
     """The Celery task name of a stage: what the chain builder publishes by."""
     return f"newsworker.{stage}"

@@ -21,7 +21,7 @@ import redis
 import structlog
 
 from config import Settings
-from worker.delivery.ledger import Ledger
+from worker.delivery.ledger import Keys, Ledger
 from worker.delivery.protocol import Ref
 
 log = structlog.get_logger("worker.delivery.sweeper")
@@ -30,9 +30,13 @@ Enqueue = Callable[[list[Ref]], None]
 
 
 def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
-    """Enqueue again the stalled articles (in batches), if the queue is empty; return how many."""
-    if broker.llen(settings.queue):
-        return 0
+    """Enqueue again the stalled articles (in batches), if the queue (every priority of it) is
+    empty; return how many."""
+    with broker.pipeline(transaction=False) as pipe:
+        for name in Keys(settings).queue_lists:
+            pipe.llen(name)
+        if any(pipe.execute()):
+            return 0
     stalled = ledger.stalled(settings.visibility_timeout)
     landed = ledger.landed(stalled)
     kept = ledger.have_payloads(stalled)
