@@ -80,7 +80,11 @@ def up(concurrency: int | None) -> None:
     settings = _settings()
     if concurrency:
         settings = settings.model_copy(update={"concurrency": concurrency})
-    sys.exit(run_stack(settings, _say))
+    try:
+        code = run_stack(settings, _say)
+    except RuntimeError as exc:  # already running; Redis that would not start
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
