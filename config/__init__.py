@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         5_000_000, description="Larger submitted payloads are dead-lettered."
     )
+    max_file_bytes: int = Field(
+        50_000_000,
+        ge=1,
+        description="submit reads no larger file (counted and reported as refused); a JSONL "
+        "file is read a line at a time, and no line may be larger.",
+    )
     max_text_chars: int = Field(
         200_000, description="Clean text longer than this is dead-lettered."
     )

@@ -167,3 +167,19 @@ def test_any_id_is_its_own_article(tmp_path, running_worker, ledger):
     for i in ids:
         stored = json.loads(ledger.redis.get(ledger.keys.record(str(i))))
         assert stored["id"] == str(i)
+
+
+def test_submit_refuses_an_over_limit_file_and_submits_the_rest(tmp_path, running_worker):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with open(folder / "huge.html", "wb") as fh:
+        fh.truncate(700 * 1024**2)  # 700 MB (sparse), over the default limit
+    (folder / "ok.json").write_text(
+        json.dumps({"id": "next-to-huge", "text": "Путин в Сочи. " * 5})
+    )
+    done = newsworker("submit", str(folder), "--wait", "--timeout", "120")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout) == {"submitted": 1, "queued": 1, "duplicates": 0, "refused": 1,
+                                       "processed": 1, "dead": 0, "pending": 0}  # fmt: skip
+    assert f"refused {folder / 'huge.html'}: 734003200 bytes, over 50000000" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -48,3 +48,25 @@ def test_the_same_article_twice_in_one_submission_is_queued_once(tmp_path, setti
     assert list(done.queued) == ["same-twice"] and done.duplicates == ["same-twice"]
     [payload] = ledger.payloads([Ref("same-twice", "json", done.queued["same-twice"])])
     assert payload == b'{"id": "same-twice", "text": "a"}'
+
+
+def test_an_over_limit_file_is_refused_unread_and_the_rest_goes_on(tmp_path):
+    (tmp_path / "a.txt").write_text("Текст статьи.", encoding="utf-8")
+    with open(tmp_path / "b-huge.txt", "wb") as fh:
+        fh.truncate(2 * 1024**3)  # 2 GB (sparse): read whole, this test would not end well
+    (tmp_path / "c.jsonl").write_bytes(
+        b'{"text": "a"}\n{"text": "' + b"x" * 5000 + b'"}\n{"text": "b"}\n'
+    )
+    refused: list[tuple[str, str]] = []
+    items = list(read_paths([str(tmp_path)], max_file_bytes=1000,
+                            refused=lambda *r: refused.append(r)))  # fmt: skip
+    assert [i.payload for i in items] == [
+        "Текст статьи.".encode(),
+        b'{"text": "a"}',
+        b'{"text": "b"}',
+    ]
+    assert [origin for origin, _ in refused] == [
+        str(tmp_path / "b-huge.txt"),
+        f"{tmp_path / 'c.jsonl'}:2",
+    ]
+    assert "NEWSWORKER_MAX_FILE_BYTES" in refused[0][1]

@@ -118,24 +118,37 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
     """Enqueue articles: files, directories or - (stdin).
 
     .txt is raw text, .html a page, .json/.jsonl records with at least "text" or "html"
-    (optional "id", "url", "source", "title", "published_at"). Prints one JSON summary line:
-    {"submitted", "queued", "duplicates"} and, with --wait, "processed", "dead", "pending".
+    (optional "id", "url", "source", "title", "published_at"). Files are read one at a time
+    (JSONL a line at a time); a file (or line) over NEWSWORKER_MAX_FILE_BYTES is refused
+    unread, named on stderr, and the rest submitted. Prints one JSON summary line:
+    {"submitted", "queued", "duplicates"} (and "refused" if any: then exit 1) and, with --wait,
+    "processed", "dead", "pending".
     """
     from worker import ingest, producer
 
     settings = _settings()
     _require_redis(settings)
+    missing = [p for p in paths if p != "-" and not Path(p).exists()]
+    if missing:
+        raise click.ClickException(f"no such file or directory: {missing[0]}")
+    refused: list[str] = []
+
+    def refuse(origin: str, reason: str) -> None:
+        refused.append(origin)
+        _say(f"refused {origin}: {reason}")
+
+    items = ingest.read_paths(list(paths), max_file_bytes=settings.max_file_bytes, refused=refuse)
     try:
-        items = list(ingest.read_paths(list(paths)))
+        done = producer.submit(items, settings, force=force)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise click.ClickException(str(exc)) from None
-    with click.progressbar(length=len(items), label="submitting", file=sys.stderr) as bar:
-        done = producer.submit(items, settings, force=force, on_progress=bar.update)
     result: dict[str, Any] = {
-        "submitted": len(items),
+        "submitted": len(done.queued) + len(done.duplicates),
         "queued": len(done.queued),
         "duplicates": len(done.duplicates),
     }
+    if refused:
+        result["refused"] = len(refused)
     if wait and done.queued:
         with click.progressbar(length=len(done.queued), label="waiting", file=sys.stderr) as bar:
             outcome = producer.wait(done.queued, settings, timeout=timeout, on_progress=bar.update)
@@ -147,6 +160,8 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
     _emit(result)
     if result.get("pending"):
         sys.exit(2)
+    if refused:
+        sys.exit(1)
 
 
 @main.command()
@@ -176,8 +191,8 @@ def process(path: str) -> None:
 
     settings = _settings()
     try:
-        items = list(ingest.read_paths([path]))
-    except FileNotFoundError as exc:
+        items = list(ingest.read_paths([path], max_file_bytes=settings.max_file_bytes))
+    except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     failed = False
     for item in items:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 Kind = Literal["json", "text", "html"]
 
@@ -91,11 +91,42 @@ def _sniff(data: bytes) -> Kind:
     return "text"
 
 
-def read_paths(paths: list[str]) -> Iterator[Submission]:
-    """Yield submissions from files, directories (recursively, sorted) and ``-`` (stdin)."""
+Refuse = Callable[[str, str], None]
+"""Told of what is not submitted: (origin, reason)."""
+
+
+def _refuse_loudly(origin: str, reason: str) -> None:
+    raise ValueError(f"{origin}: {reason}")
+
+
+def _lines(fh: BinaryIO, origin: str, limit: int | None, refuse: Refuse) -> Iterator[Submission]:
+    """One submission per non-empty line, read one at a time; a line over ``limit`` bytes is
+    refused without being kept."""
+    for n, line in enumerate(iter(lambda: fh.readline(limit + 1 if limit else -1), b""), 1):
+        if limit and len(line) > limit and not line.endswith(b"\n"):
+            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line without keeping it
+            refuse(f"{origin}:{n}", f"line over {limit} bytes (NEWSWORKER_MAX_FILE_BYTES)")
+            continue
+        if line.strip():
+            line = line.rstrip(b"\r\n")
+            yield Submission(derive_id(line, "json"), "json", line, f"{origin}:{n}")
+
+
+def read_paths(
+    paths: list[str], *, max_file_bytes: int | None = None, refused: Refuse | None = None
+) -> Iterator[Submission]:
+    """Yield submissions from files, directories (recursively, sorted) and ``-`` (stdin), one
+    file at a time: a JSONL file line by line, any other file whole — unless it is over
+    ``max_file_bytes``, which is told to ``refused`` (origin, reason) without being read, and the
+    rest goes on (without ``refused``: a ValueError)."""
+    refuse = refused or _refuse_loudly
     for raw in paths:
         if raw == "-":
-            data = sys.stdin.buffer.read()
+            data = sys.stdin.buffer.read(max_file_bytes + 1 if max_file_bytes else -1)
+            if max_file_bytes and len(data) > max_file_bytes:
+                refuse("<stdin>", f"over {max_file_bytes} bytes (NEWSWORKER_MAX_FILE_BYTES)")
+                continue
             yield from _items(data, _sniff(data), "<stdin>", None)
             continue
         path = Path(raw)
@@ -106,8 +137,17 @@ def read_paths(paths: list[str]) -> Iterator[Submission]:
         else:
             raise FileNotFoundError(f"no such file or directory: {raw}")
         for file in files:
-            data = file.read_bytes()
             suffix = file.suffix.lower()
+            if suffix in (".jsonl", ".ndjson"):
+                with open(file, "rb") as fh:
+                    yield from _lines(fh, str(file), max_file_bytes, refuse)
+                continue
+            size = file.stat().st_size
+            if max_file_bytes and size > max_file_bytes:
+                refuse(
+                    str(file), f"{size} bytes, over {max_file_bytes} (NEWSWORKER_MAX_FILE_BYTES)"
+                )
+                continue
+            data = file.read_bytes()
             kind = SUFFIX_KIND.get(suffix) or _sniff(data)
-            lines = {".json": False, ".jsonl": True, ".ndjson": True}.get(suffix)
-            yield from _items(data, kind, str(file), lines)
+            yield from _items(data, kind, str(file), False if suffix == ".json" else None)
