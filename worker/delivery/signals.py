@@ -81,7 +81,8 @@ def _start_liveness(sender: Any, **_: object) -> None:
 def _hold(request: Any, **_: object) -> None:
     """In the main process, as a message arrives (prefetched or to run at once)."""
     rt = runtime.current()
-    rt.ledger.hold(rt.worker_id, request.id, request.message.delivery_tag)
+    if rt.settings.redis_broker:
+        rt.ledger.hold(rt.worker_id, request.id, request.message.delivery_tag)
 
 
 @worker_shutdown.connect
