@@ -150,7 +150,7 @@ class WorkerProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
             )  # fmt: skip
         app = Celery(broker=self.broker)
         deadline = time.monotonic() + timeout
