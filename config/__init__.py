@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         5_000_000, description="Larger submitted payloads are dead-lettered."
     )
+    max_file_bytes: int = Field(
+        50_000_000,
+        ge=1,
+        description="submit reads no larger file (counted and reported as refused); a JSONL "
+        "file is read a line at a time, and no line may be larger.",
+    )
     max_text_chars: int = Field(
         200_000, description="Clean text longer than this is dead-lettered."
     )
@@ -327,6 +333,11 @@ class Settings(BaseSettings):
             db = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("db", "0")
             return f"redis+socket://{parts.path}?virtual_host={db}"
         return url
+
+    @property
+    def redis_broker(self) -> bool:
+        """Whether the broker is a Redis (not RabbitMQ)."""
+        return not self.broker_url or self.broker_url.startswith(("redis", "rediss", "unix"))
 
     @property
     def restore_interval(self) -> int:

@@ -149,3 +149,39 @@ def test_task_logs_carry_task_and_article_ids(batch, running_worker):
     assert {e["article_id"] for e in delivered} >= {r["id"] for r in batch["records"]}
     for event in delivered:
         assert event["task_id"] and event["task"] == "newsworker.deliver"
+
+
+def test_any_id_is_its_own_article(tmp_path, running_worker, ledger):
+    """Integer ids are ids (as their decimal string); ids of any length are kept whole, and two
+    that share a long prefix are two articles."""
+    prefix = "x" * 250
+    ids = [123456789, prefix + "-a", prefix + "-b", "ключ:с:двоеточиями и пробелами"]
+    path = tmp_path / "ids.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": i, "text": "Путин прилетел в Сочи. " * 5}) + "\n" for i in ids)
+    )
+    done = newsworker("submit", str(path), "--wait", "--timeout", "120")
+    counts = json.loads(done.stdout)
+    assert (counts["queued"], counts["processed"]) == (4, 4), done.stdout + done.stderr
+    consumed = json_lines(newsworker("consume", "--group", f"ids-{tmp_path.name}").stdout)
+    records = {r["id"]: r for r in consumed if r["id"] in {str(i) for i in ids}}
+    assert set(records) == {str(i) for i in ids}
+    for i in ids:
+        stored = json.loads(ledger.redis.get(ledger.keys.record(str(i))))
+        assert stored["id"] == str(i)
+
+
+def test_submit_refuses_an_over_limit_file_and_submits_the_rest(tmp_path, running_worker):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with open(folder / "huge.html", "wb") as fh:
+        fh.truncate(700 * 1024**2)  # 700 MB (sparse), over the default limit
+    (folder / "ok.json").write_text(
+        json.dumps({"id": "next-to-huge", "text": "Путин в Сочи. " * 5})
+    )
+    done = newsworker("submit", str(folder), "--wait", "--timeout", "120")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout) == {"submitted": 1, "queued": 1, "duplicates": 0, "refused": 1,
+                                       "processed": 1, "dead": 0, "pending": 0}  # fmt: skip
+    assert f"refused {folder / 'huge.html'}: 734003200 bytes, over 50000000" in done.stderr
+    assert "Traceback" not in done.stderr

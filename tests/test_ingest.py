@@ -99,3 +99,25 @@ def test_url_variants_are_one_id():
     a = b'{"url": "https://www.site.ru/a/1.html", "text": "x"}'
     b = b'{"url": "https://m.site.ru/a/1.html?utm_source=tg", "text": "x"}'
     assert derive_id(a, "json") == derive_id(b, "json")
+
+
+def test_an_over_limit_file_is_refused_unread_and_the_rest_goes_on(tmp_path):
+    (tmp_path / "a.txt").write_text("Текст статьи.", encoding="utf-8")
+    with open(tmp_path / "b-huge.txt", "wb") as fh:
+        fh.truncate(2 * 1024**3)  # 2 GB (sparse): read whole, this test would not end well
+    (tmp_path / "c.jsonl").write_bytes(
+        b'{"text": "a"}\n{"text": "' + b"x" * 5000 + b'"}\n{"text": "b"}\n'
+    )
+    refused: list[tuple[str, str]] = []
+    items = list(read_paths([str(tmp_path)], max_file_bytes=1000,
+                            refused=lambda *r: refused.append(r)))  # fmt: skip
+    assert [i.payload for i in items] == [
+        "Текст статьи.".encode(),
+        b'{"text": "a"}',
+        b'{"text": "b"}',
+    ]
+    assert [origin for origin, _ in refused] == [
+        str(tmp_path / "b-huge.txt"),
+        f"{tmp_path / 'c.jsonl'}:2",
+    ]
+    assert "NEWSWORKER_MAX_FILE_BYTES" in refused[0][1]

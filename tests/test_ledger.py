@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 import uuid
 
+import redis
+
 from worker.delivery import sweeper
-from worker.delivery.ledger import inflight_member
+from worker.delivery.ledger import Ledger, inflight_member
 from worker.delivery.protocol import ORDINARY, Ref
 
 
@@ -110,3 +112,43 @@ def test_every_key_is_under_the_prefix(ledger):
              keys.delivered(ref.id), keys.stream, keys.chrome, keys.sweeper_lock]  # fmt: skip
     assert all(name.startswith(ledger.settings.key_prefix + ":") for name in names)
     assert len(set(names)) == len(names)
+
+
+class CountingConnection(redis.Connection):
+    """Counts the bytes of the replies it reads."""
+
+    received = 0
+
+    def read_response(self, *args, **kwargs):
+        reply = super().read_response(*args, **kwargs)
+        CountingConnection.received += _size(reply)
+        return reply
+
+
+class CountingUnixConnection(redis.UnixDomainSocketConnection):
+    read_response = CountingConnection.read_response
+
+
+def _size(reply: object) -> int:
+    if isinstance(reply, bytes | str):
+        return len(reply)
+    if isinstance(reply, list | tuple):
+        return sum(map(_size, reply))
+    return 8
+
+
+def test_the_sweeper_moves_ids_never_payloads(ledger, settings):
+    settings = settings.model_copy(update={"queue": f"sweeper-{uuid.uuid4().hex}"})
+    refs = [Ref(f"big-{i}-{uuid.uuid4().hex}", "json", ORDINARY) for i in range(20)]
+    ledger.admit([(ref, b"x" * 1_000_000) for ref in refs])  # 20 MB of payloads
+    long_ago = time.time() - settings.visibility_timeout - 10
+    ledger.redis.zadd(ledger.keys.inflight, {inflight_member(r): long_ago for r in refs})
+    url = settings.effective_redis_url
+    kind = CountingUnixConnection if url.startswith("unix:") else CountingConnection
+    counted = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, connection_class=kind))
+    queued: list[list[Ref]] = []
+    CountingConnection.received = 0
+    assert sweeper.sweep(Ledger(settings, counted), settings, ledger.redis, queued.append) >= 20
+    assert set(refs) <= {ref for batch in queued for ref in batch}
+    assert CountingConnection.received < 100_000, CountingConnection.received
+    ledger.land(refs)

@@ -120,3 +120,72 @@ def test_a_retry_starts_before_the_sweeper_would_count_its_article_stalled(visib
     longest = max(policy.retry_delay(settings, n) for n in range(50) for _ in range(20))
     assert settings.task_time_limit + longest < visibility
     assert longest > 0.5  # it does wait (2 s doubling, jittered)
+
+
+def _everywhere(settings: Settings, ids: set[str]) -> dict[str, set[str]]:
+    """Which of ``ids`` each sink holds, and which are dead-lettered."""
+    import psycopg
+
+    from worker.delivery.ledger import Keys
+
+    ledger = Ledger(settings)
+    stream = {f[b"id"].decode() for _, f in ledger.redis.xrange(Keys(settings).stream)}
+    path = settings.jsonl_path
+    lines = path.read_text().splitlines() if path.exists() else []
+    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (settings.postgres_table,)).fetchone()[0]
+        rows = (
+            conn.execute(f"SELECT id FROM {settings.postgres_table}").fetchall() if exists else []
+        )
+    return {
+        "redis": stream & ids,
+        "jsonl": {json.loads(line)["id"] for line in lines} & ids,
+        "postgres": {r[0] for r in rows} & ids,
+        "dead": {d.id for d in ledger.dead_entries()} & ids,
+    }
+
+
+def test_what_a_sink_would_refuse_is_dead_lettered_before_anything_is_written(tmp_path):
+    """PostgreSQL cannot store U+0000: such an article is dead-lettered and in no sink, even the
+    ones that would have taken it; the rest of its batch is in every sink."""
+    settings = own(sinks="redis,jsonl,postgres", jsonl_path=tmp_path / "out.jsonl", batch_size=8)
+    bad_id = Submission("nul\x00id", "json", json.dumps({"text": TEXT}).encode(), "test")
+    bad_url = Submission("nul-url", "json", json.dumps({"text": TEXT, "url": "http://x/\x00"})
+                         .encode(), "test")  # fmt: skip
+    items = [article(0), bad_id, bad_url, article(1)]
+    with in_process_worker(settings):
+        done = producer.submit(items, settings)
+        outcome = producer.wait(done.queued, settings, timeout=120)
+    assert outcome == {"processed": 2, "dead": 2}
+    good, bad = {"p-0", "p-1"}, {"nul\x00id", "nul-url"}
+    assert _everywhere(settings, good | bad) == {"redis": good, "jsonl": good, "postgres": good,
+                                                 "dead": bad}  # fmt: skip
+    reasons = {d.id: d for d in Ledger(settings).dead_entries()}
+    assert all("U+0000" in reasons[i].reason and reasons[i].stage == "deliver" for i in bad)
+
+
+def test_postgres_down_past_the_retries_leaves_nothing_in_the_other_sinks(tmp_path):
+    settings = own(sinks="redis,jsonl,postgres", jsonl_path=tmp_path / "out.jsonl",
+                   postgres_dsn="postgresql://nobody@127.0.0.1:1/none", max_retries=1)  # fmt: skip
+    with in_process_worker(settings):
+        done = producer.submit([article("pg-down")], settings)
+        assert producer.wait(done.queued, settings, timeout=120) == {"dead": 1}
+    where = {"p-pg-down"}
+    assert _everywhere(settings.model_copy(update={"postgres_dsn": own().postgres_dsn}), where) == {
+        "redis": set(), "jsonl": set(), "postgres": set(), "dead": where}  # fmt: skip
+
+
+def test_a_sink_failing_after_postgres_wrote_has_postgres_take_it_back(tmp_path):
+    """The JSONL file cannot be written (its folder is a file): after the retries the article is
+    dead-lettered, and the row PostgreSQL stored first is deleted again."""
+    (tmp_path / "not-a-folder").write_text("")
+    settings = own(sinks="postgres,jsonl", jsonl_path=tmp_path / "not-a-folder" / "out.jsonl",
+                   max_retries=1)  # fmt: skip
+    with in_process_worker(settings):
+        done = producer.submit([article("jsonl-down")], settings)
+        assert producer.wait(done.queued, settings, timeout=120) == {"dead": 1}
+    where = {"p-jsonl-down"}
+    assert _everywhere(settings, where) == {"redis": set(), "jsonl": set(), "postgres": set(),
+                                            "dead": where}  # fmt: skip
+    [dead] = Ledger(settings).dead_entries()
+    assert dead.reason.startswith("SinkUnavailable: jsonl")

@@ -113,3 +113,67 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
     assert not (tmp_path / "home" / "redis.sock").exists()
     # Appendonly persistence: the data directory holds the append-only file.
     assert any(p.name.startswith("appendonly") for p in (tmp_path / "home").iterdir())
+
+
+def _start_up(env: dict[str, str], log_path) -> subprocess.Popen[bytes]:
+    log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it
+    return subprocess.Popen([str(BIN / "newsworker"), "up"], env={**os.environ, **env},
+                            stdout=log, stderr=log)  # fmt: skip
+
+
+def _wait_ready(up: subprocess.Popen[bytes], log_path) -> None:
+    for _ in range(240):
+        assert up.poll() is None, log_path.read_text()
+        if "ready" in log_path.read_text():
+            return
+        time.sleep(0.5)
+    raise AssertionError(log_path.read_text())
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_up_survives_its_own_hard_stop_and_refuses_a_second_up(tmp_path):
+    home = tmp_path / "home"
+    env = {"NEWSWORKER_REDIS_URL": "", "NEWSWORKER_HOME": str(home),
+           "NEWSWORKER_FLOWER_PORT": str(_free_port()), "NEWSWORKER_FLOWER_BASIC_AUTH": "a:b",
+           "NEWSWORKER_CONCURRENCY": "1"}  # fmt: skip
+    first = _start_up(env, tmp_path / "up1.log")
+    try:
+        _wait_ready(first, tmp_path / "up1.log")
+        # A second `up` on the same home: one line, non-zero.
+        second = subprocess.run([str(BIN / "newsworker"), "up"], env={**os.environ, **env},
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert second.returncode != 0
+        assert second.stderr.strip().splitlines() == [
+            f"Error: newsworker up is already running (pid {first.pid}) on {home}"
+        ]
+        redis_pid = int((home / "redis.pid").read_text())
+        first.kill()  # SIGKILL: no chance to stop its children
+        first.wait()
+        assert _gone(redis_pid, within=30)  # the children stop when `up` dies
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # A Redis left running from an earlier `up` (as one started before this version would):
+    from config import Settings
+    from worker.embedded import start_redis
+
+    leftover = start_redis(Settings(home=home, redis_url=""))
+    third = _start_up(env, tmp_path / "up3.log")
+    try:
+        _wait_ready(third, tmp_path / "up3.log")
+        assert leftover.wait(30) == 0  # shut down cleanly, and started afresh
+        done = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)
+        assert json.loads(done.stdout)["processed"] == 1, done.stderr
+    finally:
+        third.send_signal(signal.SIGINT)
+        assert third.wait(60) == 0, (tmp_path / "up3.log").read_text()

@@ -407,6 +407,72 @@ def through_celery(
     }
 
 
+def burst(
+    items: list[ingest.Submission], settings: Settings, processes: int, depth_first: bool, say: Say
+) -> dict[str, Any]:
+    """A burst submitted at once through real workers: seconds from the submission's start to
+    the first record on the stream, each article's submit→stream latency, and the drain."""
+    from worker import producer
+    from worker.delivery.ledger import Keys, connect
+    from worker.embedded import WorkerProcess, worker_command
+
+    ns = _namespace(settings, "burst").model_copy(update={"task_events": False})
+    log = Path(tempfile.mkdtemp(prefix="nwbench-")) / "worker.log"
+    command = functools.partial(worker_command, ns, processes)
+    worker = WorkerProcess(command, _env(ns), ns.effective_broker_url, log)
+    order = "depth first" if depth_first else "breadth first (one FIFO)"
+    try:
+        worker.start()
+        warm = [ingest.Submission(f"warm-{i}", s.kind, s.payload, s.origin)
+                for i, s in enumerate(items[:WARM])]  # fmt: skip
+        _submit_and_wait(warm, ns)
+        stream = Keys(ns).stream
+        client = connect(ns)
+        client.delete(stream)
+        say(f"bench: a burst of {len(items)} articles, {order}, {processes} process(es)")
+        marks: list[tuple[int, float]] = []  # (articles submitted so far, when)
+
+        def mark(n: int) -> None:
+            marks.append(((marks[-1][0] if marks else 0) + n, time.time()))
+
+        start = time.time()
+        done = producer.submit(items, ns, on_progress=mark, depth_first=depth_first)
+        outcome = producer.wait(done.queued, ns, poll=0.2)
+        drain = time.time() - start
+        if outcome["processed"] != len(items):
+            raise RuntimeError(f"burst articles did not all process: {dict(outcome)}")
+        position = {item.id: i for i, item in enumerate(items)}
+        latencies, first = [], float("inf")
+        for entry_id, fields in client.xrange(stream):
+            landed = int(entry_id.split(b"-")[0]) / 1000
+            first = min(first, landed)
+            i = position[fields[b"id"].decode()]
+            submitted = next(when for count, when in marks if count > i)
+            latencies.append(landed - submitted)
+    finally:
+        worker.stop()
+        _cleanup(ns)
+        shutil.rmtree(log.parent, ignore_errors=True)
+    quantiles = statistics.quantiles(latencies, n=20)
+    return {
+        "first_record_s": round(first - start, 1),
+        "p50_latency_s": round(statistics.median(latencies), 1),
+        "p95_latency_s": round(quantiles[-1], 1),
+        "drain_s": round(drain, 1),
+    }
+
+
+def run_burst(paths: list[str], count: int, processes: int, say: Say, settings: Settings) -> dict:
+    """``bench --burst N``: the same burst breadth first (every stage's task alike, as before
+    depth first) and depth first (later stages first), side by side."""
+    items = load_articles(paths, count)
+    with bench_redis(settings, say) as live:
+        before = burst(items, live, processes, depth_first=False, say=say)
+        after = burst(items, live, processes, depth_first=True, say=say)
+    return {"articles": len(items), "processes": processes, "batch_size": settings.batch_size,
+            "breadth_first": before, "depth_first": after}  # fmt: skip
+
+
 def run(
     paths: list[str],
     count: int,

@@ -18,6 +18,7 @@ from celery.loaders.app import AppLoader
 from kombu import Queue
 
 from config import Settings, get_settings
+from worker.delivery.protocol import PRIORITY_STEPS
 from worker.delivery.runtime import CONF_KEY
 
 
@@ -48,8 +49,19 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "socket_connect_timeout": 10,
             "health_check_interval": 30,
             "retry_on_timeout": True,
+            "priority_steps": list(PRIORITY_STEPS),  # one a stage: later stages first
         },
         "broker_connection_retry_on_startup": True,
+        # Reconnects every second and gives back what it held (worker.delivery.reconnect).
+        "worker_consumer": "worker.delivery.reconnect:Consumer",
+        # A task publishing the next stage's message while the broker restarts waits for it
+        # (up to ~2 min) rather than break its chain.
+        "task_publish_retry_policy": {
+            "max_retries": 120,
+            "interval_start": 0,
+            "interval_step": 1,
+            "interval_max": 1,
+        },
         "broker_connection_max_retries": None,
         "broker_heartbeat": 30,
         # Flower: task events on, and a "sent" event so queued tasks show up too.

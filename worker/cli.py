@@ -89,7 +89,11 @@ def up(concurrency: int | None) -> None:
     settings = _settings()
     if concurrency:
         settings = settings.model_copy(update={"concurrency": concurrency})
-    sys.exit(run_stack(settings, _say))
+    try:
+        code = run_stack(settings, _say)
+    except RuntimeError as exc:  # already running; Redis that would not start
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -139,32 +143,68 @@ def submit(
 
     .txt is raw text, .html a page, .json/.jsonl records with at least "text" or "html"
     (optional "id", "url", "source", "title", "published_at"); suffixes in any case, a file
-    without one is read by its content. Prints one JSON summary line: {"submitted", "queued",
-    "duplicates"}, "skipped" (files of other types in folders) if any, and, with --wait,
-    "processed", "dead", "pending". A file of another type given by path is refused (exit 2).
+    without one is read by its content. Files are read one at a time (JSONL a line at a time);
+    a file (or line) over NEWSWORKER_MAX_FILE_BYTES is refused unread, named on stderr, and the
+    rest submitted. Prints one JSON summary line: {"submitted", "queued", "duplicates"},
+    "skipped" (files of other types in folders) if any, "refused" if any (then exit 1), and,
+    with --wait, "processed", "dead", "pending". A file of another type given by path is
+    refused (exit 2).
     """
     from worker import ingest, producer
 
     settings = _settings()
     _require_redis(settings)
+    missing = [p for p in paths if p != "-" and not Path(p).exists()]
+    if missing:
+        raise click.ClickException(f"no such file or directory: {missing[0]}")
+    for p in paths:
+        if p != "-" and Path(p).is_file() and not ingest.supported(Path(p)):
+            known = ", ".join(ingest.SUFFIX_KIND)
+            raise click.UsageError(
+                f"{p}: {Path(p).suffix} files are not supported (newsworker reads {known}, "
+                "and files without a suffix by their content)"
+            )
+    refused: list[str] = []
+
+    def refuse(origin: str, reason: str) -> None:
+        refused.append(origin)
+        _say(f"refused {origin}: {reason}")
+
     scan = ingest.Scan()
+    items = ingest.read_paths(
+        list(paths),
+        encoding=encoding,
+        scan=scan,
+        max_file_bytes=settings.max_file_bytes,
+        refused=refuse,
+    )
+    sent = 0
+
+    def progress(n: int) -> None:
+        nonlocal sent
+        sent += n
+        if sys.stderr.isatty():
+            click.echo(f"\rsubmitting: {sent}", nl=False, err=True)
+
     try:
-        items = list(ingest.read_paths(list(paths), encoding=encoding, scan=scan))
+        done = producer.submit(items, settings, force=force, on_progress=progress)
     except ingest.Unsupported as exc:
         raise click.UsageError(str(exc)) from None
     except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if sent and sys.stderr.isatty():
+        click.echo(err=True)
     for origin in scan.empty:
         _say(f"nothing to submit in {origin}")
-    with click.progressbar(length=len(items), label="submitting", file=sys.stderr) as bar:
-        done = producer.submit(items, settings, force=force, on_progress=bar.update)
     result: dict[str, Any] = {
-        "submitted": len(items),
+        "submitted": len(done.queued) + len(done.duplicates),
         "queued": len(done.queued),
         "duplicates": len(done.duplicates),
     }
     if scan.skipped:
         result["skipped"] = len(scan.skipped)
+    if refused:
+        result["refused"] = len(refused)
     if wait and done.queued:
         with click.progressbar(length=len(done.queued), label="waiting", file=sys.stderr) as bar:
             outcome = producer.wait(done.queued, settings, timeout=timeout, on_progress=bar.update)
@@ -176,6 +216,8 @@ def submit(
     _emit(result)
     if result.get("pending"):
         sys.exit(2)
+    if refused:
+        sys.exit(1)
 
 
 @main.command()
@@ -250,7 +292,7 @@ def process(path: str) -> None:
 
     settings = _settings()
     try:
-        items = list(ingest.read_paths([path]))
+        items = list(ingest.read_paths([path], max_file_bytes=settings.max_file_bytes))
     except ingest.Unsupported as exc:
         raise click.UsageError(str(exc)) from None
     except (FileNotFoundError, ValueError) as exc:
@@ -386,6 +428,14 @@ def eval_(
     help="Record this run's in-process figures, and the commit, as the baseline later runs "
     "are compared with (worker/bench_baseline.json).",
 )
+@click.option(
+    "--burst",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Instead: N articles submitted at once, breadth first and depth first: seconds to the "
+    "first record, p50/p95 submit-to-stream latency, drain.",
+)
 def bench(
     paths: tuple[str, ...],
     count: int,
@@ -398,6 +448,7 @@ def bench(
     rate: float,
     in_process_only: bool,
     save_baseline: bool,
+    burst: int | None,
 ) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
@@ -436,8 +487,11 @@ def bench(
 
         _emit(soak.run(list(paths) or default, soak_minutes, rate, workers, _say, settings))
         return
-    from worker.bench import run
+    from worker.bench import run, run_burst
 
+    if burst:
+        _emit(run_burst(list(paths) or default, burst, workers, _say, settings))
+        return
     result = run(
         list(paths) or default,
         count,

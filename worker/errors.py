@@ -10,3 +10,5 @@ class BadArticle(ValueError):
 
 class SinkUnavailable(RuntimeError):
     """A sink could not be reached. Transient: the deliver task retries with backoff."""
+
+    sink = "unknown"  # the name of the sink that failed, set by ``worker.sinks.deliver``

@@ -16,10 +16,10 @@ import codecs
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from worker import charsets
 from worker.fetch.urls import url_key
@@ -59,7 +59,8 @@ class Submission:
 
 
 def derive_id(payload: bytes, kind: Kind) -> str:
-    """The record's own ``id``, else its ``url``, else a hash of the content."""
+    """The record's own ``id`` (a JSON string, or an integer as its decimal string; whole, of
+    any length), else its ``url``, else a hash of the content."""
     if kind == "json":
         try:
             record = json.loads(payload)
@@ -68,7 +69,7 @@ def derive_id(payload: bytes, kind: Kind) -> str:
         if isinstance(record, dict):
             given = record.get("id")
             if isinstance(given, (str, int)) and not isinstance(given, bool) and str(given):
-                return str(given)[:200]
+                return str(given)
             url = record.get("url")
             if isinstance(url, str) and url.strip():
                 return id_for_url(url)
@@ -141,19 +142,62 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in SUFFIX_KIND or not path.suffix
 
 
+Refuse = Callable[[str, str], None]
+"""Told of what is not submitted: (origin, reason)."""
+
+
+def _refuse_loudly(origin: str, reason: str) -> None:
+    raise ValueError(f"{origin}: {reason}")
+
+
+def _lines(fh: BinaryIO, origin: str, limit: int | None, refuse: Refuse) -> Iterator[Submission]:
+    """One submission per non-empty line, read one at a time; a line over ``limit`` bytes is
+    refused without being kept. A UTF-8 byte-order mark before the first line is dropped."""
+    for n, line in enumerate(iter(lambda: fh.readline(limit + 1 if limit else -1), b""), 1):
+        if limit and len(line) > limit and not line.endswith(b"\n"):
+            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line without keeping it
+            refuse(f"{origin}:{n}", f"line over {limit} bytes (NEWSWORKER_MAX_FILE_BYTES)")
+            continue
+        if n == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
+        if line.strip():
+            line = line.rstrip(b"\r\n")
+            yield Submission(derive_id(line, "json"), "json", line, f"{origin}:{n}")
+
+
+def _wide_bom(fh: BinaryIO) -> bool:
+    """Whether the file starts with a UTF-16 or UTF-32 byte-order mark (read whole, then)."""
+    head = fh.read(4)
+    fh.seek(0)
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
+
+
 def read_paths(
-    paths: list[str], *, encoding: str | None = None, scan: Scan | None = None
+    paths: list[str],
+    *,
+    encoding: str | None = None,
+    scan: Scan | None = None,
+    max_file_bytes: int | None = None,
+    refused: Refuse | None = None,
 ) -> Iterator[Submission]:
-    """Yield submissions from files, directories (recursively, sorted) and ``-`` (stdin).
+    """Yield submissions from files, directories (recursively, sorted) and ``-`` (stdin), one
+    file at a time: a JSONL file line by line, any other file whole — unless it is over
+    ``max_file_bytes``, which is told to ``refused`` (origin, reason) without being read, and the
+    rest goes on (without ``refused``: a ValueError).
 
     ``encoding`` forces the files' encoding; ``scan`` collects skipped and empty files.
     Raises :class:`Unsupported` for a file of an unsupported type given by path,
     ``ValueError`` for one that is not in the forced encoding.
     """
     scan = scan if scan is not None else Scan()
+    refuse = refused or _refuse_loudly
     for raw in paths:
         if raw == "-":
-            data = sys.stdin.buffer.read()
+            data = sys.stdin.buffer.read(max_file_bytes + 1 if max_file_bytes else -1)
+            if max_file_bytes and len(data) > max_file_bytes:
+                refuse("<stdin>", f"over {max_file_bytes} bytes (NEWSWORKER_MAX_FILE_BYTES)")
+                continue
             kind = _sniff(data)
             yield from _read(
                 transcode(data, kind, encoding, "<stdin>"), kind, "<stdin>", None, scan
@@ -178,8 +222,22 @@ def read_paths(
         else:
             raise FileNotFoundError(f"no such file or directory: {raw}")
         for file in files:
-            data = file.read_bytes()
             suffix = file.suffix.lower()
+            if suffix in (".jsonl", ".ndjson") and encoding is None:
+                with open(file, "rb") as fh:
+                    if not _wide_bom(fh):  # else read whole below, and decoded
+                        yield from _read(
+                            _lines(fh, str(file), max_file_bytes, refuse), "json", str(file),
+                            True, scan,
+                        )  # fmt: skip
+                        continue
+            size = file.stat().st_size
+            if max_file_bytes and size > max_file_bytes:
+                refuse(
+                    str(file), f"{size} bytes, over {max_file_bytes} (NEWSWORKER_MAX_FILE_BYTES)"
+                )
+                continue
+            data = file.read_bytes()
             kind = SUFFIX_KIND.get(suffix) or _sniff(data)
             lines = {".json": False, ".jsonl": True, ".ndjson": True}.get(suffix)
             yield from _read(
@@ -188,10 +246,13 @@ def read_paths(
 
 
 def _read(
-    data: bytes, kind: Kind, origin: str, lines: bool | None, scan: Scan
+    data: bytes | Iterator[Submission], kind: Kind, origin: str, lines: bool | None, scan: Scan
 ) -> Iterator[Submission]:
+    """The submissions of one file (its bytes, or its lines already read); an empty one is
+    noted in ``scan``."""
+    items = _items(data, kind, origin, lines) if isinstance(data, bytes) else data
     n = 0
-    for n, item in enumerate(_items(data, kind, origin, lines), 1):  # noqa: B007
+    for n, item in enumerate(items, 1):  # noqa: B007
         yield item
     if n == 0:
         scan.empty.append(origin)

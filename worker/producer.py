@@ -40,10 +40,12 @@ def submit(
     chunk: int = 200,
     on_progress: Callable[[int], None] = lambda n: None,
     ledger: Ledger | None = None,
+    depth_first: bool = True,
 ) -> Submitted:
     """Enqueue every item not already processed (all of them with ``force``), on the broker
     and queue of ``settings``. ``ledger``: one to reuse (a long-lived caller's, e.g. the fetch
-    task's), else a new one."""
+    task's), else a new one. (``depth_first=False``: every stage's task alike, which only
+    ``newsworker bench`` asks for, to compare.)"""
     from worker.celery_app import app
 
     ledger = ledger or Ledger(settings)
@@ -65,8 +67,9 @@ def submit(
         refs = [Ref(s.id, s.kind, submission) for s in fresh.values()]
         ledger.admit(zip(refs, (s.payload for s in fresh.values()), strict=True))
         chain.enqueue(
-            app, refs, batch_size=settings.batch_size, queue=settings.queue, producer=publisher
-        )
+            app, refs, batch_size=settings.batch_size, queue=settings.queue, producer=publisher,
+            depth_first=depth_first,
+        )  # fmt: skip
         done.queued.update((s.id, submission) for s in fresh.values())
         on_progress(len(pending))
         pending.clear()

@@ -27,7 +27,7 @@ class RawArticle(_Model):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
-    id: str | None = Field(None, max_length=200)
+    id: str | int | None = None  # the id itself is read by worker.ingest.derive_id
     url: str | None = Field(None, max_length=4000)
     canonical_url: str | None = Field(None, max_length=4000)
     source: str | None = Field(None, max_length=200)

@@ -19,7 +19,7 @@ from celery import Task
 from celery.exceptions import Ignore
 from celery.signals import worker_init, worker_process_init
 
-from worker import pipeline
+from worker import pipeline, sinks
 from worker.alerts.dispatch import Call
 from worker.alerts.webhook import WebhookFailed
 from worker.celery_app import app
@@ -148,15 +148,22 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
     articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
-    records = [pipeline.to_record(a) for a in articles]
-    written = {}
+    landing: list[Ref] = []
+    records = []
+    for article in articles:
+        ref, record = Ref(article.id, article.kind, article.submission), pipeline.to_record(article)
+        if reason := sinks.refusal(rt.sinks, record):  # before any sink is written
+            self.dead_letter(ref, reason)
+        else:
+            landing.append(ref)
+            records.append(record)
+    last_try = self.request.retries >= rt.settings.max_retries
     with metrics.Timer() as took:
-        for sink in rt.sinks:
-            try:
-                written[sink.name] = sum(sink.write(records))
-            except SinkUnavailable as exc:
-                metrics.sink_failed(sink.name)
-                raise self.retry_later(exc) from exc
+        try:
+            written = sinks.deliver(rt.sinks, records, last_try=last_try)
+        except SinkUnavailable as exc:
+            metrics.sink_failed(exc.sink)
+            raise self.retry_later(exc) from exc
     # Standing queries: each match noted (and announced) once, before the articles land, so a
     # task that dies here is run again and its webhook calls are not lost.
     for call in rt.alerts.check(records):
@@ -165,17 +172,16 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             queue=rt.settings.queue,
             argsrepr=repr([call.rule_id, call.article_id]),
         )
-    landing = [Ref(a.id, a.kind, a.submission) for a in articles]
     ages = metrics.submitted_ages(rt.ledger, landing)
     landed = rt.ledger.land(landing)
     metrics.delivered(
-        took.seconds / max(1, len(articles)), [age for age, new in zip(ages, landed) if new]
+        took.seconds / max(1, len(landing)), [age for age, new in zip(ages, landed) if new]
     )
-    for article in articles:
-        with structlog.contextvars.bound_contextvars(article_id=article.id):
+    for ref in landing:
+        with structlog.contextvars.bound_contextvars(article_id=ref.id):
             log.info("delivered")
-    log.info("batch_delivered", delivered=len(articles), written=written)
-    return {"delivered": len(articles), "skipped": len(batch) - len(articles)}
+    log.info("batch_delivered", delivered=len(landing), written=written)
+    return {"delivered": len(landing), "skipped": len(batch) - len(landing)}
 
 
 @app.task(name="newsworker.alert_webhook", bind=True, max_retries=None)

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Celery, chain
 
-from worker.delivery.protocol import STAGES, Ref, task_name
+from worker.delivery.protocol import STAGES, Ref, priority, task_name
 
 
 def batches(refs: list[Ref], size: int) -> list[list[Ref]]:
@@ -20,21 +20,33 @@ def batches(refs: list[Ref], size: int) -> list[list[Ref]]:
     return [refs[i : i + step] for i in range(0, len(refs), step)]
 
 
-def pipeline_chain(app: Celery, refs: list[Ref], queue: str) -> chain:
+def pipeline_chain(app: Celery, refs: list[Ref], queue: str, *, depth_first: bool = True) -> chain:
     """The chain of the stages' tasks for one batch; every task shows the articles' ids in
-    Flower. The first task gets the batch; each next one what the previous returned."""
+    Flower. The first task gets the batch; each next one what the previous returned. Each task
+    has its stage's priority (``protocol.priority``: later stages first), unless not
+    ``depth_first`` (all alike, as ``newsworker bench`` measures for comparison)."""
     options = {"argsrepr": repr([ref.id for ref in refs]), "queue": queue}
+
+    def options_of(stage: str) -> dict:
+        return {**options, "priority": priority(stage) if depth_first else priority("clean")}
+
     first, *rest = STAGES
     return chain(
         app.signature(task_name(first), args=([list(ref) for ref in refs],), immutable=True,
-                      **options),
-        *(app.signature(task_name(stage), **options) for stage in rest),
+                      **options_of(first)),
+        *(app.signature(task_name(stage), **options_of(stage)) for stage in rest),
     )  # fmt: skip
 
 
 def enqueue(
-    app: Celery, refs: list[Ref], *, batch_size: int, queue: str, producer: Any = None
+    app: Celery,
+    refs: list[Ref],
+    *,
+    batch_size: int,
+    queue: str,
+    producer: Any = None,
+    depth_first: bool = True,
 ) -> None:
     """Send these articles down the pipeline, a chain per batch."""
     for batch in batches(refs, batch_size):
-        pipeline_chain(app, batch, queue).apply_async(producer=producer)
+        pipeline_chain(app, batch, queue, depth_first=depth_first).apply_async(producer=producer)

@@ -1,6 +1,8 @@
 """The ledger: every Redis key newsworker writes, and the delivery protocol's verbs over them.
 
-KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` a submission)
+KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id — in a key, the first 32 hex
+digits of the SHA-256 of the whole id (``id_key``), so ids of any length and any characters make
+keys of one size without collision; the id itself is in the values —, ``{sub}`` a submission)
 
   written by the producer (``admit``), read and freed by the stages:
   - ``nw:payload:{id}:{sub}``        string: the submitted payload, exactly as read (bytes),
@@ -51,10 +53,20 @@ KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` 
   - ``nw:alerts:rules``              hash: rule id -> rule (JSON), those made by ``POST /alerts``.
   - ``nw:alerts:rules-version``      counter: bumped on every change; workers reload then.
   - ``nw:alerts:sending:{rule}:{id}`` string: a webhook call in progress (expires).
+  written by the workers' liveness (``worker.delivery.liveness``):
+  - ``nw:workers``                   sorted set: each running worker (one id per start), scored
+                                     by its last heartbeat (Redis server time).
+  - ``nw:held:{worker}``             hash: task id → delivery tag of each message the worker
+                                     took and has not finished (prefetched or running): what
+                                     another worker gives back to the queue when it dies.
+  - ``nw:liveness``                  string: the lock that lets one worker judge at a time.
 
   the broker's own keys (kombu, not prefixed; on the broker's Redis, which is this one unless
   ``NEWSWORKER_BROKER_URL`` names another):
-  - ``{queue}`` (``NEWSWORKER_QUEUE``) list of task messages; ``unacked`` / ``unacked_index`` /
+  - ``{queue}`` (``NEWSWORKER_QUEUE``) list of task messages of priority 0 (deliver), and
+    ``{queue}\x06\x162``, ``…4``, ``…6``, ``…8`` those of priority 2 to 8 (group, summarize,
+    entities, clean, ``protocol.PRIORITY_STEPS``:
+    ``Keys.queue_lists``); ``unacked`` / ``unacked_index`` /
     ``unacked_mutex`` the messages taken and not acknowledged; ``_kombu.binding.*``.
 
 A *submission* names one processing of an article (``worker.delivery.protocol.ORDINARY`` for
@@ -75,7 +87,7 @@ import redis
 import structlog
 
 from config import Settings
-from worker.delivery.protocol import HANDED_OVER, Ref
+from worker.delivery.protocol import HANDED_OVER, PRIORITY_STEPS, Ref
 
 log = structlog.get_logger("worker.delivery")
 
@@ -134,6 +146,11 @@ def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def id_key(article_id: str) -> str:
+    """An article id as it stands in keys: a hash of the whole id."""
+    return hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 class Keys:
     """The key map above, as names: the one place a key of newsworker is spelled."""
 
@@ -145,16 +162,16 @@ class Keys:
         return ":".join((self.prefix, *parts))
 
     def payload(self, article_id: str, submission: str) -> str:
-        return self._key("payload", article_id, submission)
+        return self._key("payload", id_key(article_id), submission)
 
     def doc(self, article_id: str, submission: str, stage: str) -> str:
-        return self._key("doc", article_id, submission, stage)
+        return self._key("doc", id_key(article_id), submission, stage)
 
     def docs(self, article_id: str, submission: str) -> list[str]:
         return [self.doc(article_id, submission, stage) for stage in HANDED_OVER]
 
     def state(self, article_id: str) -> str:
-        return self._key("state", article_id)
+        return self._key("state", id_key(article_id))
 
     @property
     def inflight(self) -> str:
@@ -168,10 +185,10 @@ class Keys:
         return self._key(self.settings.dead_stream)
 
     def record(self, article_id: str) -> str:
-        return self._key("article", article_id)
+        return self._key("article", id_key(article_id))
 
     def delivered(self, article_id: str) -> str:
-        return self._key("delivered", article_id)
+        return self._key("delivered", id_key(article_id))
 
     @property
     def stream(self) -> str:
@@ -185,6 +202,11 @@ class Keys:
     def grouping(self) -> str:
         """The prefix of the grouping index's keys (``worker.stories.index`` names them)."""
         return self._key("grp")
+
+    def queue_lists(self) -> list[str]:
+        """The broker's lists of the queue, one per priority step (kombu's names)."""
+        queue = self.settings.queue
+        return [queue, *(f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS[1:])]
 
     @property
     def sweeper_lock(self) -> str:
@@ -215,6 +237,17 @@ class Keys:
     @property
     def retention_lock(self) -> str:
         return self._key("retention")
+
+    @property
+    def workers(self) -> str:
+        return self._key("workers")
+
+    def held(self, worker: str) -> str:
+        return self._key("held", worker)
+
+    @property
+    def liveness_lock(self) -> str:
+        return self._key("liveness")
 
 
 def inflight_member(ref: Ref) -> str:
@@ -389,9 +422,49 @@ class Ledger:
             n, *_ = pipe.execute()
         return int(n)
 
-    def finished(self, delivery: str) -> None:
-        """The task of this delivery returned: its message will not come back."""
-        self.redis.delete(self.keys.deliveries(delivery))
+    def finished(self, delivery: str, worker: str, task_id: str) -> None:
+        """The task of this delivery returned: its message will not come back, and the worker
+        no longer holds it."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self.keys.deliveries(delivery))
+            pipe.hdel(self.keys.held(worker), task_id)
+            pipe.execute()
+
+    # -- liveness: which worker holds which message, and which workers are gone -------------
+    def now(self) -> float:
+        """Redis server time: one clock for every worker's heartbeat."""
+        seconds, micros = self.redis.time()
+        return seconds + micros / 1e6
+
+    def beat(self, worker: str) -> None:
+        self.redis.zadd(self.keys.workers, {worker: self.now()})
+
+    def hold(self, worker: str, task_id: str, tag: str) -> None:
+        """The worker took this task's message (delivery ``tag``)."""
+        key = self.keys.held(worker)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, task_id, tag).expire(key, 7 * 24 * 3600)
+            pipe.execute()
+
+    def holdings(self, worker: str) -> dict[str, str]:
+        """Task id → delivery tag of the messages the worker holds."""
+        return {
+            k.decode(): v.decode() for k, v in self.redis.hgetall(self.keys.held(worker)).items()
+        }
+
+    def let_go(self, worker: str, task_ids: Iterable[str]) -> None:
+        if ids := list(task_ids):
+            self.redis.hdel(self.keys.held(worker), *ids)
+
+    def gone(self, silent: float) -> list[str]:
+        """Workers whose last heartbeat is more than ``silent`` seconds old."""
+        members = self.redis.zrangebyscore(self.keys.workers, "-inf", self.now() - silent)
+        return [m.decode() for m in members]
+
+    def forget_worker(self, worker: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.zrem(self.keys.workers, worker).delete(self.keys.held(worker))
+            pipe.execute()
 
     def touch(self, ref: Ref) -> None:
         """Count the article as making progress now (re-enqueued, split)."""
@@ -407,6 +480,13 @@ class Ledger:
     def payloads(self, refs: list[Ref]) -> list[bytes | None]:
         keys = [self.keys.payload(r.id, r.submission) for r in refs]
         return self.redis.mget(keys) if keys else []
+
+    def have_payloads(self, refs: list[Ref]) -> list[bool]:
+        """Whether each article's payload is still kept (without reading it)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for r in refs:
+                pipe.exists(self.keys.payload(r.id, r.submission))
+            return [bool(n) for n in pipe.execute()]
 
     # -- dead letters -----------------------------------------------------------------------
     def dead_entries(

@@ -10,8 +10,10 @@
   a batch of one is dead-lettered.
 - An unreachable sink makes ``deliver`` retry with exponential backoff and jitter
   (``retry_delay``), and dead-letter the batch's articles when retries run out.
-- A Redis error is nobody's fault: the articles stay in flight and the sweeper sends them
-  again (``worker.delivery.sweeper``).
+- A Redis error (a restart) is nobody's fault: the task is retried, 1 s doubling to 10 s, for
+  up to ``REDIS_RETRIES`` times (its retry's message waits for the broker to answer); after
+  that the articles stay in flight and the sweeper sends them again
+  (``worker.delivery.sweeper``).
 
 The retry delay is bounded so that an article waiting for its retry has its next task started
 before the sweeper would count it stalled (``retry_delay``).
@@ -37,6 +39,9 @@ from worker.ops.metrics import Timer
 
 log = structlog.get_logger("worker.delivery")
 
+REDIS_RETRIES = 30
+"""Retries of a task that met a Redis error: about 5 minutes of a Redis away."""
+
 
 def retry_delay(settings: Settings, retries: int) -> float:
     """Seconds before retry number ``retries + 1`` of a delivery: 2 s doubling, full jitter,
@@ -61,14 +66,20 @@ class StageTask(Task):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
-        if request.id and not request.is_eager:
+        if not request.id or request.is_eager:
+            return super().__call__(*args, **kwargs)
+        try:
             refs = refs_of(args[0] if args else None)
             rt = runtime.current()
             n = rt.ledger.started(self.delivery, refs)
             if n > rt.settings.max_deliveries:
                 self.give_up(refs, f"poison message: delivered {n} times without finishing")
                 raise Ignore()
-        return super().__call__(*args, **kwargs)
+            return super().__call__(*args, **kwargs)
+        except redis.RedisError as exc:
+            log.warning("redis_unavailable", stage=self.stage, error=str(exc), retry=True)
+            countdown = min(10, 2**request.retries)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=REDIS_RETRIES) from exc
 
     @property
     def delivery(self) -> str:
@@ -118,7 +129,8 @@ class StageTask(Task):
         return self.retry(exc=exc, countdown=countdown, max_retries=settings.max_retries)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
-        runtime.current().ledger.finished(f"{task_id}:{self.request.retries}")
+        rt = runtime.current()
+        rt.ledger.finished(f"{task_id}:{self.request.retries}", rt.worker_id, task_id)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[override]
         refs = refs_of(args[0] if args else None)

@@ -31,6 +31,19 @@ class Ref(NamedTuple):
         return None
 
 
+PRIORITY_STEP = 2
+PRIORITY_STEPS = tuple(PRIORITY_STEP * i for i in range(len(STAGES)))
+"""kombu's Redis priority steps (one list per step; kombu clamps priorities to 0–9): one a stage."""
+
+
+def priority(stage: str) -> int:
+    """The message priority of a stage's task: a later stage's task is taken first, so that
+    under load articles go through to the end (depth first) rather than every article waiting
+    for the whole backlog's cleaning. In kombu's Redis transport 0 is the highest priority:
+    deliver 0, group 2, summarize 4, entities 6, clean 8 (``PRIORITY_STEPS``)."""
+    return PRIORITY_STEP * (len(STAGES) - 1 - STAGES.index(stage))
+
+
 def task_name(stage: str) -> str:
     """The Celery task name of a stage: what the chain builder publishes by."""
     return f"newsworker.{stage}"

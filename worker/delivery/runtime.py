@@ -11,6 +11,7 @@ settings. Tasks ask ``current()``.
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import TYPE_CHECKING
 
 from config import Settings
@@ -34,8 +35,10 @@ def settings_of(celery: Celery) -> Settings:
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, worker_id: str | None = None) -> None:
         self.settings = settings
+        self.worker_id = worker_id or uuid.uuid4().hex
+        """This start of this worker, the same in its pool processes (see liveness)."""
 
     @functools.cached_property
     def ledger(self) -> Ledger:
@@ -85,8 +88,9 @@ def start(settings: Settings) -> Runtime:
 
 def after_fork() -> None:
     """In a pool process: the parent's settings, this process's own connections."""
+    global _current
     if _current is not None:
-        start(_current.settings)
+        _current = Runtime(_current.settings, _current.worker_id)
 
 
 def current() -> Runtime:

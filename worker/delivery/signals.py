@@ -14,12 +14,14 @@ from celery.signals import (
     after_setup_logger,
     task_postrun,
     task_prerun,
+    task_received,
     worker_init,
     worker_process_init,
     worker_ready,
+    worker_shutdown,
 )
 
-from worker.delivery import chain, kombu_fix, runtime, sweeper
+from worker.delivery import chain, kombu_fix, liveness, runtime, sweeper
 from worker.delivery.protocol import refs_of
 
 
@@ -64,6 +66,30 @@ def _start_sweeper(sender: Any, **_: object) -> None:
         chain.enqueue(app, refs, batch_size=settings.batch_size, queue=settings.queue)
 
     sweeper.start(rt.ledger, enqueue)
+
+
+@worker_ready.connect
+def _start_liveness(sender: Any, **_: object) -> None:
+    """Heartbeats, and the messages of gone workers given back (``worker.delivery.liveness``).
+    Only with a Redis broker: RabbitMQ redelivers the moment a consumer's connection drops."""
+    rt = runtime.current()
+    if rt.settings.redis_broker:
+        liveness.start(sender.app, rt.ledger, rt.worker_id)
+
+
+@task_received.connect
+def _hold(request: Any, **_: object) -> None:
+    """In the main process, as a message arrives (prefetched or to run at once)."""
+    rt = runtime.current()
+    if rt.settings.redis_broker:
+        rt.ledger.hold(rt.worker_id, request.id, request.message.delivery_tag)
+
+
+@worker_shutdown.connect
+def _forget_me(**_: object) -> None:
+    """A worker stopping cleanly gives its prefetched messages back itself (kombu)."""
+    rt = runtime.current()
+    rt.ledger.forget_worker(rt.worker_id)
 
 
 @task_prerun.connect

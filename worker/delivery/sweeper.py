@@ -8,7 +8,8 @@ visibility timeout while its queue stood empty has no message left anywhere (a r
 would have started within the time limit, a retry within half the visibility timeout — see
 ``worker.delivery.policy.retry_delay`` —, a restorable message would be back in the queue), so
 the sweeper enqueues its chain again. A duplicate is harmless: landing is idempotent per
-article and submission.
+article and submission. The sweeper moves ids, never payloads: it asks whether a payload is
+still there, and the re-enqueued messages carry only Refs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import redis
 import structlog
 
 from config import Settings
-from worker.delivery.ledger import Ledger
+from worker.delivery.ledger import Keys, Ledger
 from worker.delivery.protocol import Ref
 
 log = structlog.get_logger("worker.delivery.sweeper")
@@ -29,17 +30,21 @@ Enqueue = Callable[[list[Ref]], None]
 
 
 def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
-    """Enqueue again the stalled articles (in batches), if the queue is empty; return how many."""
-    if broker.llen(settings.queue):
-        return 0
+    """Enqueue again the stalled articles (in batches), if the queue (every priority of it) is
+    empty; return how many."""
+    with broker.pipeline(transaction=False) as pipe:
+        for name in Keys(settings).queue_lists:
+            pipe.llen(name)
+        if any(pipe.execute()):
+            return 0
     stalled = ledger.stalled(settings.visibility_timeout)
     landed = ledger.landed(stalled)
-    payloads = ledger.payloads(stalled)
+    kept = ledger.have_payloads(stalled)
     again: list[Ref] = []
-    for ref, done, payload in zip(stalled, landed, payloads, strict=True):
+    for ref, done, payload in zip(stalled, landed, kept, strict=True):
         if done:
             ledger.settle(ref)
-        elif payload is None:
+        elif not payload:
             ledger.dead_letter(ref, stage="clean", reason="payload not found (expired)")
         else:
             ledger.touch(ref)
@@ -56,7 +61,7 @@ def start(ledger: Ledger, enqueue: Enqueue) -> threading.Thread | None:
     Only with a Redis broker: RabbitMQ hands a message out only with its acknowledgement due.
     """
     settings = ledger.settings
-    if settings.broker_url and not settings.broker_url.startswith(("redis://", "rediss://")):
+    if not settings.redis_broker:
         return None
     broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else ledger.redis
     every = settings.restore_interval

@@ -45,6 +45,9 @@ class JsonlSink:
         if whole < len(data):
             os.ftruncate(fd, self._offset)
 
+    def refusal(self, record: Record) -> str | None:
+        return None
+
     def write(self, records: Sequence[Record]) -> list[bool]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +76,9 @@ class JsonlSink:
             raise SinkUnavailable(f"jsonl: {exc}") from exc
         finally:
             os.close(fd)  # also releases the lock
+
+    def discard(self, records: Sequence[Record]) -> None:
+        """An append-only file cannot take a line back (see the README: what it may hold)."""
 
     def close(self) -> None:
         pass

@@ -43,6 +43,9 @@ class RedisSink:
         self.redis = connect(settings)
         self._deliver = self.redis.register_script(_DELIVER)
 
+    def refusal(self, record: Record) -> str | None:
+        return None
+
     def write(self, records: Sequence[Record]) -> list[bool]:
         s, keys = self.settings, Keys(self.settings)
         try:
@@ -54,6 +57,9 @@ class RedisSink:
                 return [bool(n) for n in pipe.execute()]
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise SinkUnavailable(f"redis: {exc}") from exc
+
+    def discard(self, records: Sequence[Record]) -> None:
+        """Written last: there is never a write of a dead-lettered article to take back."""
 
     def close(self) -> None:
         self.redis.close()
