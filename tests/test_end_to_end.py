@@ -177,7 +177,7 @@ def test_submit_refuses_an_over_limit_file_and_submits_the_rest(tmp_path, runnin
     with open(folder / "huge.html", "wb") as fh:
         fh.truncate(700 * 1024**2)  # 700 MB (sparse), over the default limit
     (folder / "ok.json").write_text(
-        json.dumps({"id": "next-to-huge", "text": "Путин в Сочи. " * 5})
+        json.dumps({"id": "next-to-huge", "text": "Путин прилетел в Сочи. " * 5})
     )
     done = newsworker("submit", str(folder), "--wait", "--timeout", "120")
     assert done.returncode == 1, done.stderr

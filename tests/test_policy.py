@@ -133,10 +133,9 @@ def _everywhere(settings: Settings, ids: set[str]) -> dict[str, set[str]]:
     path = settings.jsonl_path
     lines = path.read_text().splitlines() if path.exists() else []
     with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (settings.postgres_table,)).fetchone()[0]
-        rows = (
-            conn.execute(f"SELECT id FROM {settings.postgres_table}").fetchall() if exists else []
-        )
+        table = f"{settings.postgres_schema}.articles"  # the store's current rows
+        exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0]
+        rows = conn.execute(f"SELECT id FROM {table}").fetchall() if exists else []
     return {
         "redis": stream & ids,
         "jsonl": {json.loads(line)["id"] for line in lines} & ids,
