@@ -357,7 +357,7 @@ def test_a_message_that_kills_its_worker_process_is_dead_lettered_after_max_deli
     """NEWSWORKER_MAX_DELIVERIES=2: the task of a long article kills its pool process
     (here: SIGKILL while it runs) at its first and second delivery; the third delivery
     dead-letters the article as a poison message, with its payload; the worker lives on."""
-    env = namespace(max_deliveries=2, max_text_chars=2_000_000)
+    env = namespace(max_deliveries=2, max_text_chars=2_000_000, dead_payload_bytes=50_000_000)
     settings = Settings(**settings_overrides(env))
     names = "Путин, Эрдоган, Меркель, Макрон, Москва, Анкара, Берлин, Париж, «Газпром», ООН. "
     path = tmp_path / "poison.json"
