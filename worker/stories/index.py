@@ -261,15 +261,8 @@ def unpack(raw: bytes) -> Entry:
     pos += _HEAD.size
     minhash = np.frombuffer(body, dtype=np.uint8, count=NUM_PERM, offset=pos).copy()
     pos += NUM_PERM
-    terms, ents = {}, {}
-    for _ in range(nterms):
-        h, c = struct.unpack_from("<IB", body, pos)
-        terms[h] = c / 255
-        pos += 5
-    for _ in range(nents):
-        h, s = struct.unpack_from("<IB", body, pos)
-        ents[h] = s / 255
-        pos += 5
+    terms = _weights(body, pos, nterms)
+    ents = _weights(body, pos + 5 * nterms, nents)
     return Entry(
         seq=int(seq_text),
         id=article_id,
@@ -287,6 +280,15 @@ def unpack(raw: bytes) -> Entry:
 def field_key(h: int) -> bytes:
     """A term's or entity's hash as the index's hash field (4 bytes)."""
     return struct.pack("<I", h)
+
+
+_WEIGHT = np.dtype([("hash", "<u4"), ("weight", "u1")])
+
+
+def _weights(body: bytes, pos: int, n: int) -> dict[int, float]:
+    """``n`` packed (hash, 8-bit weight) pairs at ``pos``, weights back in 0..1."""
+    pairs = np.frombuffer(body, dtype=_WEIGHT, count=n, offset=pos)
+    return dict(zip(pairs["hash"].tolist(), (pairs["weight"] / 255).tolist()))
 
 
 def story_id(first_id: str) -> str:
