@@ -215,5 +215,5 @@ def _pairwise_scores(pairs: list[dict], sigs: dict, df: dict[int, int], n: int) 
     out = []
     for p in pairs:
         a, b = sigs[p["a"]["url"]], sigs[p["b"]["url"]]
-        out.append(similarity.story_score(vec(a), a.entities, vec(b), b.entities))
+        out.append(similarity.story_score(vec(a), a.entities, vec(b), b.entities, a.marks, b.marks))
     return out

@@ -213,6 +213,7 @@ class Entry:
     minhash: np.ndarray  # uint8[NUM_PERM]: the low bits of each value
     terms: dict[int, float]  # term hash → tf-idf weight (relative to the largest)
     entities: dict[int, float]
+    marks: frozenset[int]  # the headline's numbers and dates, hashed
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def pack(
     minhash: np.ndarray,
     terms: dict[int, float],
     entities: dict[int, float],
+    marks: frozenset[int] = frozenset(),
 ) -> bytes:
     """An entry as stored (its seq is put in front by the commit script)."""
     names = "\x1f".join((article_id, story, duplicate_of or "", source or "")).encode()
@@ -249,6 +251,8 @@ def pack(
     top = max(terms.values(), default=1.0) or 1.0
     out += [struct.pack("<IB", h, max(1, round(255 * w / top))) for h, w in terms.items()]
     out += [struct.pack("<IB", h, round(255 * min(1.0, s))) for h, s in entities.items()]
+    kept = sorted(marks)[:255]
+    out += [struct.pack("<B", len(kept)), *(struct.pack("<I", m) for m in kept)]
     return b"".join(out)
 
 
@@ -263,6 +267,9 @@ def unpack(raw: bytes) -> Entry:
     pos += NUM_PERM
     terms = _weights(body, pos, nterms)
     ents = _weights(body, pos + 5 * nterms, nents)
+    pos += 5 * (nterms + nents)
+    (nmarks,) = struct.unpack_from("<B", body, pos)
+    marks = frozenset(np.frombuffer(body, dtype="<u4", count=nmarks, offset=pos + 1).tolist())
     return Entry(
         seq=int(seq_text),
         id=article_id,
@@ -274,6 +281,7 @@ def unpack(raw: bytes) -> Entry:
         minhash=minhash,
         terms=terms,
         entities=ents,
+        marks=marks,
     )
 
 
