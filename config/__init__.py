@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 
 def _default_home() -> Path:
@@ -21,13 +28,44 @@ def _default_home() -> Path:
     return Path(base) / "newsworker"
 
 
+def env_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """The .env file read under the environment: NEWSWORKER_ENV_FILE, else ./.env."""
+    return Path(environ.get("NEWSWORKER_ENV_FILE") or ".env")
+
+
+def secrets_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The directory of one file per secret setting (Docker secrets): NEWSWORKER_SECRETS_DIR,
+    else /run/secrets."""
+    return Path(environ.get("NEWSWORKER_SECRETS_DIR") or "/run/secrets")
+
+
 class Settings(BaseSettings):
+    """Read, by priority: arguments, the environment, the .env file (see :func:`env_file`),
+    files in the secrets directory named like the variable (see :func:`secrets_dir`)."""
+
     model_config = SettingsConfigDict(env_prefix="NEWSWORKER_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings]
+        if env_file().is_file():
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=env_file()))
+        if secrets_dir().is_dir():
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir()))
+        return tuple(sources)
 
     # --- where things live -------------------------------------------------------------
     home: Path = Field(
         default_factory=_default_home,
-        description="Data directory of the embedded Redis (socket, append-only file).",
+        description="Data directory of the embedded Redis (socket, append-only file) and "
+        "PostgreSQL (pg/), and of the generated Flower password and API token.",
     )
     redis_url: str = Field(
         "",
@@ -43,20 +81,47 @@ class Settings(BaseSettings):
 
     # --- sinks ---------------------------------------------------------------------------
     sinks: str = Field(
-        "redis",
+        "redis,postgres",
         description="Comma-separated sinks every processed article is delivered to: "
         "redis, jsonl, postgres.",
     )
     stream: str = Field("articles", description="Stream (after the prefix) announcing records.")
     dead_stream: str = Field("dead", description="Stream (after the prefix) of dead letters.")
     stream_maxlen: int = Field(
-        0, description="Approximate cap on the stream's length; 0 keeps everything."
+        0,
+        ge=0,
+        description="At most this many entries on the records stream (0: no length bound); "
+        "never trimmed past an entry a consumer group still needs.",
+    )
+    stream_max_age: float = Field(
+        86400,
+        ge=0,
+        description="Seconds an entry stays on the records stream (0: no age bound); never "
+        "trimmed past an entry a consumer group still needs.",
+    )
+    dead_max_age: float = Field(
+        30 * 86400, ge=0, description="Seconds a dead letter is kept (0: until retried)."
+    )
+    record_ttl: int = Field(
+        86400,
+        ge=0,
+        description="Seconds the Redis record and the state of an article are kept once it "
+        "landed in every sink (0: forever).",
+    )
+    retention_interval: float = Field(
+        60, ge=0, description="Seconds between stream trims (0: never trim)."
     )
     jsonl_path: Path = Field(Path("articles.jsonl"), description="File of the jsonl sink.")
     postgres_dsn: str = Field(
-        "postgresql://postgres@127.0.0.1:5432/postgres", description="DSN of the postgres sink."
+        "",
+        description="PostgreSQL of the query store (postgres sink, API, alert rules). Empty: "
+        "the embedded one that `newsworker up` starts (data in NEWSWORKER_HOME/pg).",
     )
-    postgres_table: str = Field("articles", description="Table of the postgres sink.")
+    postgres_schema: str = Field(
+        "public",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding the store's tables (created and migrated on start).",
+    )
 
     payload_ttl: int = Field(
         7 * 24 * 3600, description="Seconds a submitted payload waits in Redis to be processed."
@@ -72,6 +137,12 @@ class Settings(BaseSettings):
     )
     max_text_chars: int = Field(
         200_000, description="Clean text longer than this is dead-lettered."
+    )
+    min_text_chars: int = Field(
+        80,
+        ge=0,
+        description="Clean text shorter than this is dead-lettered (too short after cleaning: "
+        "an error page, a paywall, a stub); 0 turns the check off.",
     )
     learn_chrome: bool = Field(
         True,
@@ -123,6 +194,65 @@ class Settings(BaseSettings):
 
     task_events: bool = Field(True, description="Send task events (what Flower shows).")
 
+    # --- fetching (newsworker watch, the fetch workers) ----------------------------------
+    fetch_queue: str = Field("fetch", description="Celery queue of the fetch tasks.")
+    fetch_concurrency: int = Field(
+        8, ge=1, description="Threads of a fetch worker (network waits, not CPU)."
+    )
+    user_agent: str = Field(
+        "newsworker/0.1 (+https://github.com/newsworker/newsworker)",
+        description="User-Agent of every request, and the name robots.txt rules are read for.",
+    )
+    fetch_timeout: float = Field(
+        20, gt=0, description="Seconds one request may take, start to last byte."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1, description="Larger responses (after decompression) are refused."
+    )
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    fetch_retries: int = Field(
+        3, ge=0, description="Retries of a fetch after a timeout, 429 or 5xx, then dead letter."
+    )
+    fetch_retry_delay: float = Field(
+        30, ge=0, description="Seconds before the first retry (doubling; Retry-After wins)."
+    )
+    host_concurrency: int = Field(
+        2, ge=1, description="Requests in flight per host, across all fetch workers."
+    )
+    host_rate: float = Field(
+        1.0, gt=0, description="Requests per second per host, across all fetch workers."
+    )
+    robots_txt: bool = Field(True, description="Honour robots.txt.")
+    robots_ttl: int = Field(3600, ge=1, description="Seconds a host's robots.txt is cached.")
+    watch_interval: float = Field(
+        300, gt=0, description="Seconds between polls of a source (a line may say every=…)."
+    )
+    watch_max_backoff: float = Field(
+        3600, gt=0, description="Longest wait before polling a failing source again, seconds."
+    )
+    watch_seen_ttl: int = Field(
+        30 * 24 * 3600, ge=1, description="Seconds watch remembers an item it has queued."
+    )
+    # --- operations ----------------------------------------------------------------------
+    consumer_claim_idle: float = Field(
+        60,
+        gt=0,
+        description="Seconds an entry a consumer was given may stay unacknowledged before "
+        "another consumer of its group claims it.",
+    )
+    metrics_address: str = Field(
+        "127.0.0.1", description="Address each worker serves /metrics and /healthz on."
+    )
+    metrics_port: int = Field(
+        9808, ge=0, le=65535, description="Port of /metrics and /healthz; 0: any free port."
+    )
+    dead_payload_bytes: int = Field(
+        1_000_000,
+        ge=0,
+        description="Bytes of the original payload a dead letter keeps (with its size and "
+        "sha256); a longer payload is cut.",
+    )
+
     # --- flower and logs -----------------------------------------------------------------
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")
     flower_port: int = Field(5555, description="Port Flower listens on.")
@@ -131,6 +261,34 @@ class Settings(BaseSettings):
         description="user:password for Flower's basic auth; empty: generated once and kept in "
         "NEWSWORKER_HOME/flower-auth.",
     )
+    # --- API -----------------------------------------------------------------------------
+    api_address: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    api_port: int = Field(8000, description="Port the HTTP API listens on.")
+    api_token: str = Field(
+        "",
+        description="Token the API requires (header `Authorization: Bearer TOKEN`); empty: "
+        "generated once and kept in NEWSWORKER_HOME/api-token.",
+    )
+    api_max_page_size: int = Field(200, ge=1, description="Largest page the API returns.")
+    api_query_timeout: float = Field(
+        5.0, gt=0, description="Seconds one API query may run before it is cancelled (503)."
+    )
+
+    # --- alerts ----------------------------------------------------------------------------
+    alerts_file: Path | None = Field(
+        None,
+        description="JSON or YAML file of standing queries (alert rules), besides those "
+        "created with POST /alerts; re-read when it changes.",
+    )
+    alerts_stream: str = Field("alerts", description="Stream (after the prefix) of alert matches.")
+    alert_retries: int = Field(
+        8,
+        ge=0,
+        description="Retries of a failing webhook call (exponential backoff) before "
+        "the match is dead-lettered to the stream `alerts:dead`.",
+    )
+    alert_timeout: float = Field(10.0, gt=0, description="Seconds one webhook call may take.")
+
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: console on a terminal, JSON otherwise."
@@ -177,6 +335,25 @@ class Settings(BaseSettings):
         return min(60, max(1, self.visibility_timeout // 4))
 
     @property
+    def embedded_postgres(self) -> bool:
+        return not self.postgres_dsn
+
+    @property
+    def postgres_dsn_file(self) -> Path:
+        """Where `newsworker up` leaves the embedded PostgreSQL's DSN for other commands."""
+        return self.home / "postgres.dsn"
+
+    @property
+    def effective_postgres_dsn(self) -> str:
+        """NEWSWORKER_POSTGRES_DSN, else the embedded PostgreSQL's (empty if it never ran)."""
+        if self.postgres_dsn:
+            return self.postgres_dsn
+        try:
+            return self.postgres_dsn_file.read_text().strip()
+        except OSError:
+            return ""
+
+    @property
     def sink_names(self) -> list[str]:
         return [s.strip() for s in self.sinks.split(",") if s.strip()]
 
@@ -187,6 +364,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name in {"redis_url", "broker_url", "postgres_dsn"} and value:
                 value = mask_url(str(value))
+            elif name == "api_token" and value:
+                value = "***"
             elif name == "flower_basic_auth" and value:
                 value = value.split(":", 1)[0] + ":***"
             out[name] = str(value) if isinstance(value, Path) else value

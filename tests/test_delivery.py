@@ -78,7 +78,7 @@ def stream_ids(settings: Settings) -> Counter[str]:
 
 def postgres_ids(settings: Settings) -> Counter[str]:
     with psycopg.connect(os.environ["NEWSWORKER_POSTGRES_DSN"]) as conn:
-        rows = conn.execute(f"SELECT id FROM {settings.postgres_table}").fetchall()
+        rows = conn.execute(f"SELECT id FROM {settings.postgres_schema}.articles").fetchall()
     return Counter(r[0] for r in rows)
 
 

@@ -9,6 +9,7 @@ import uuid
 import psycopg
 import pytest
 
+from worker import pgstore
 from worker.delivery.ledger import Keys
 from worker.schema import Record, Summary
 from worker.sinks import build_sinks
@@ -57,34 +58,60 @@ def test_jsonl_sink_writes_whole_lines_once(settings, tmp_path):
     assert [json.loads(line)["id"] for line in lines] == ["a", "b", "c"]
 
 
-def test_postgres_sink_upserts_one_row_per_id(settings):
+def test_postgres_sink_keeps_every_submission_and_the_latest_is_current(settings):
     sink = PostgresSink(settings)
     rid = f"p-{uuid.uuid4().hex}"
     assert sink.write([record(rid)]) == [True]
     assert sink.write([record(rid)]) == [False]
-    assert sink.write([record(rid, submission="forced", text="Новый.")]) == [True]
-    with psycopg.connect(settings.postgres_dsn) as conn:
-        rows = conn.execute(
-            f"SELECT record->>'text', submission FROM {settings.postgres_table} WHERE id = %s",
+    forced = record(rid, submission="forced", text="Новый.")
+    forced.processed_at = "2026-11-25T13:00:00+00:00"
+    assert sink.write([forced]) == [True]
+    with pgstore.connect(settings) as conn:
+        current = conn.execute(
+            "SELECT text, submission, versions FROM articles WHERE id = %s", (rid,)
+        ).fetchall()
+        versions = conn.execute(
+            "SELECT submission, record->>'text' FROM article_versions WHERE article_id = %s"
+            " ORDER BY version_id",
             (rid,),
         ).fetchall()
-    assert rows == [("Новый.", "forced")]
+    assert current == [("Новый.", "forced", 2)]
+    assert versions == [("1", "Текст."), ("forced", "Новый.")]
+    # An older submission landing late is kept, and does not become current.
+    late = record(rid, submission="late", text="Поздний.")
+    late.processed_at = "2026-11-25T12:30:00+00:00"
+    assert sink.write([late]) == [True]
+    # Taking back the current submission makes the latest one left current again.
+    sink.discard([forced])
+    with pgstore.connect(settings) as conn:
+        current = conn.execute(
+            "SELECT text, submission, versions FROM articles WHERE id = %s", (rid,)
+        ).fetchall()
+    assert current == [("Поздний.", "late", 2)]
+    sink.discard([record(rid), late])
+    with pgstore.connect(settings) as conn:
+        gone = conn.execute("SELECT count(*) FROM articles WHERE id = %s", (rid,))
+        assert gone.fetchone() == (0,)
+        left = conn.execute("SELECT count(*) FROM article_versions WHERE article_id = %s", (rid,))
+        assert left.fetchone() == (0,)
     sink.close()
 
 
-def test_postgres_sinks_starting_together_create_the_table_once(settings):
+def test_postgres_sinks_starting_together_migrate_once(settings):
     from concurrent.futures import ThreadPoolExecutor
 
-    fresh = settings.model_copy(update={"postgres_table": f"{settings.postgres_table}_race"})
+    fresh = settings.model_copy(update={"postgres_schema": f"{settings.postgres_schema}_race"})
     sinks = [PostgresSink(fresh) for _ in range(6)]
     rid = f"race-{uuid.uuid4().hex}"
-    with ThreadPoolExecutor(6) as pool:
-        results = [r for [r] in pool.map(lambda s: s.write([record(rid)]), sinks)]
-    assert sorted(results) == [False] * 5 + [True]
-    for sink in sinks:
-        sink.close()
-    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE {fresh.postgres_table}")
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            results = [r for [r] in pool.map(lambda s: s.write([record(rid)]), sinks)]
+        assert sorted(results) == [False] * 5 + [True]
+    finally:
+        for sink in sinks:
+            sink.close()
+        with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {fresh.postgres_schema} CASCADE")
 
 
 @pytest.mark.parametrize("kind", ["redis", "jsonl", "postgres"])

@@ -10,6 +10,7 @@ from conftest import SAMPLE, Worker, json_lines, namespace, newsworker, settings
 from test_delivery import postgres_ids, stream_ids
 
 from config import Settings
+from worker.schema import SCHEMA_VERSION
 
 
 def test_one_article_through_two_sources_at_once_is_one_story(tmp_path):
@@ -52,7 +53,7 @@ def test_one_article_through_two_sources_at_once_is_one_story(tmp_path):
         assert first["story"]["id"] == copy["story"]["id"]
         assert first["story"]["first_id"] == first["id"]
         assert (first["story"]["size"], copy["story"]["size"]) == (1, 2)
-        assert {r["schema_version"] for r in records.values()} == {2}
+        assert {r["schema_version"] for r in records.values()} == {SCHEMA_VERSION}
 
         listed = json_lines(newsworker("story", first["story"]["id"], env=env).stdout)
         assert [a["id"] for a in listed] == [first["id"], copy["id"]]

@@ -1,4 +1,5 @@
-"""`newsworker up` on the embedded Redis: submit, consume, see the tasks in Flower, Ctrl-C."""
+"""`newsworker up` on the embedded Redis and PostgreSQL: submit, consume, query the API, see the
+tasks in Flower, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 
 from conftest import BIN, SAMPLE, json_lines, newsworker
@@ -35,6 +37,9 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         "NEWSWORKER_FLOWER_PORT": str(port),
         "NEWSWORKER_FLOWER_BASIC_AUTH": "admin:s3cret",
         "NEWSWORKER_CONCURRENCY": "1",
+        "NEWSWORKER_POSTGRES_DSN": "",  # the embedded PostgreSQL
+        "NEWSWORKER_SINKS": "redis,postgres",
+        "NEWSWORKER_API_PORT": str(_free_port()),
     }
     log = open(tmp_path / "up.log", "wb")  # noqa: SIM115 - outlives the block below
     up = subprocess.Popen(
@@ -42,17 +47,19 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        workers = None
-        for _ in range(180):
+        for _ in range(360):  # `up` says "ready" once the worker, Flower and the API answer
             assert up.poll() is None, (tmp_path / "up.log").read_text()
-            try:
-                workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
-            except OSError:
-                workers = None
-            if workers:
+            if "ready    submit with" in (tmp_path / "up.log").read_text(errors="replace"):
                 break
             time.sleep(0.5)
+        # So all answer at once, no retry: Flower's API, the worker through it, the API.
+        workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
         assert workers, (tmp_path / "up.log").read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=5) as r:
+            assert r.read() == b"OK"  # open, documented, on loopback
+        health = f"http://127.0.0.1:{env['NEWSWORKER_API_PORT']}/health"
+        with urllib.request.urlopen(health, timeout=5) as r:
+            assert r.status == 200
         assert (tmp_path / "home" / "redis.sock").exists()
 
         done = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)
@@ -60,6 +67,17 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         assert json.loads(done.stdout)["processed"] == 1
         [record] = json_lines(newsworker("consume", env=env).stdout)
         assert record["title"] == "Президенты поговорили о Корее"
+
+        # The query store has it, and the API (token generated in the home) answers.
+        token = (tmp_path / "home" / "api-token").read_text().strip()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{env['NEWSWORKER_API_PORT']}/articles?"
+            + urllib.parse.urlencode({"q": "Трамп"}),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            [article] = json.loads(response.read())["items"]
+        assert article["id"] == record["id"] and article["title"] == record["title"]
 
         tasks: dict = {}
         for _ in range(40):
@@ -90,7 +108,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         log.close()
     text = (tmp_path / "up.log").read_text()
     assert code == 0, text
-    for name in ("flower", "worker", "redis"):
+    for name in ("api", "flower", "fetch", "worker", "postgres", "redis"):
         assert f"stopped  {name}" in text
     assert not (tmp_path / "home" / "redis.sock").exists()
     # Appendonly persistence: the data directory holds the append-only file.

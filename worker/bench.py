@@ -166,7 +166,10 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
         NEWSWORKER_BROKER_URL=settings.broker_url,
         NEWSWORKER_KEY_PREFIX=settings.key_prefix,
         NEWSWORKER_QUEUE=settings.queue,
-        NEWSWORKER_SINKS=settings.sinks,
+        # The configured sinks; postgres only where there is a PostgreSQL to write to.
+        NEWSWORKER_SINKS=",".join(
+            n for n in settings.sink_names if n != "postgres" or settings.effective_postgres_dsn
+        ),
         NEWSWORKER_TASK_EVENTS=str(settings.task_events).lower(),
         NEWSWORKER_STORIES=str(settings.stories).lower(),
         NEWSWORKER_LOG_LEVEL="WARNING",

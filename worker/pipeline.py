@@ -12,17 +12,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import re
 
 import redis
 from pydantic import ValidationError
 
 from config import Settings
-from worker import clean
-from worker.boilerplate import SourceChrome, source_domain
+from worker import charsets, clean
+from worker.clean.chrome import SourceChrome, source_domain
 from worker.delivery.ledger import utcnow
 from worker.entities import extract
 from worker.errors import BadArticle
+from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record, StoryRef
@@ -30,19 +30,13 @@ from worker.stories.group import group
 from worker.stories.index import StoryIndex
 from worker.summarize import summarize
 
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-
 
 def _decode_text(payload: bytes, kind: Kind) -> str:
-    if payload.startswith(b"\xef\xbb\xbf"):
-        payload = payload[3:]
-    encoding = "utf-8"
-    if kind == "html" and (m := _CHARSET.search(payload[:4096])):
-        encoding = m.group(1).decode("ascii").lower()
     try:
-        return payload.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise BadArticle(f"payload is not decodable as {encoding}: {exc}") from None
+        text, _ = charsets.decode(payload, html=kind == "html")
+    except charsets.Undecodable as exc:
+        raise BadArticle(f"payload is not decodable text: {exc}") from None
+    return text
 
 
 def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
@@ -84,7 +78,12 @@ def run_clean(
     if chrome and domain:
         with contextlib.suppress(redis.RedisError):
             known = chrome.known(domain)
-    cleaned, lines = clean.clean_page(raw, chrome=known, max_text_chars=settings.max_text_chars)
+    cleaned, lines = clean.clean_page(
+        raw,
+        chrome=known,
+        max_text_chars=settings.max_text_chars,
+        min_text_chars=settings.min_text_chars,
+    )
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
     if chrome and domain:
@@ -95,6 +94,7 @@ def run_clean(
         submission=submission,
         kind=kind,
         url=raw.url,
+        canonical_url=raw.canonical_url or (canonical_url(raw.url) if raw.url else None),
         source=raw.source,
         title=cleaned.title,
         published_at=cleaned.published_at,
@@ -152,6 +152,7 @@ def to_record(article: Article) -> Record:
         id=article.id,
         submission=article.submission,
         url=article.url,
+        canonical_url=article.canonical_url,
         source=article.source,
         processed_at=utcnow(),
         title=c.title,
@@ -164,6 +165,13 @@ def to_record(article: Article) -> Record:
         dates=e.dates,
         money=e.money,
         summary=article.summary,
+        authors=c.authors,
+        modified_at=c.modified_at,
+        description=c.description,
+        site_name=c.site_name,
+        section=c.section,
+        tags=c.tags,
+        image_url=c.image_url,
         duplicate_of=article.duplicate_of,
         story=article.story,
     )

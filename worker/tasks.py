@@ -11,18 +11,24 @@ policy of :class:`worker.delivery.policy.StageTask`.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import structlog
+from celery import Task
 from celery.exceptions import Ignore
 from celery.signals import worker_init, worker_process_init
 
 from worker import pipeline
+from worker.alerts.dispatch import Call
+from worker.alerts.webhook import WebhookFailed
 from worker.celery_app import app
+from worker.clean.chrome import source_domain
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
 from worker.delivery.protocol import Ref, refs_of, task_name
 from worker.errors import BadArticle, SinkUnavailable
+from worker.ops import metrics
 from worker.schema import Article
 
 log = structlog.get_logger("worker.tasks")
@@ -30,12 +36,21 @@ log = structlog.get_logger("worker.tasks")
 
 @worker_init.connect  # in the parent, so forked children share the models' memory
 @worker_process_init.connect  # in a child: a no-op after fork, else loads them once
-def _load_models(**_: object) -> None:
+def _load_models(sender: Any = None, **_: object) -> None:
+    if _fetch_only(sender):
+        return  # a fetch worker (`newsworker worker --fetch`) runs no NLP stage
     from worker.clean import warm_up
     from worker.nlp import load_nlp
 
     load_nlp()
     warm_up()
+
+
+def _fetch_only(sender: Any) -> bool:
+    """Whether this worker consumes the fetch queue only."""
+    celery = getattr(sender, "app", None) or app
+    consumed = set(getattr(celery.amqp.queues, "consume_from", None) or {})
+    return consumed == {runtime.settings_of(celery).fetch_queue}
 
 
 def _stage(name: str, **options: Any):
@@ -66,8 +81,14 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     rt = runtime.current()
-    raw = pipeline.decode(payload, ref.kind, rt.settings)  # type: ignore[arg-type]
-    article = pipeline.run_clean(ref.id, ref.submission, ref.kind, raw, rt.settings, rt.chrome)  # type: ignore[arg-type]
+    raw = None
+    try:
+        raw = pipeline.decode(payload, ref.kind, rt.settings)  # type: ignore[arg-type]
+        article = pipeline.run_clean(ref.id, ref.submission, ref.kind, raw, rt.settings, rt.chrome)  # type: ignore[arg-type]
+    except BadArticle as exc:
+        metrics.source_cleaned(raw and source_domain(raw.source, raw.url), str(exc))
+        raise
+    metrics.source_cleaned(source_domain(article.source, article.url))
     assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
     return article
@@ -128,13 +149,52 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
     articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     records = [pipeline.to_record(a) for a in articles]
-    try:
-        written = {sink.name: sum(sink.write(records)) for sink in rt.sinks}
-    except SinkUnavailable as exc:
-        raise self.retry_later(exc) from exc
-    rt.ledger.land([Ref(a.id, a.kind, a.submission) for a in articles])
+    written = {}
+    with metrics.Timer() as took:
+        for sink in rt.sinks:
+            try:
+                written[sink.name] = sum(sink.write(records))
+            except SinkUnavailable as exc:
+                metrics.sink_failed(sink.name)
+                raise self.retry_later(exc) from exc
+    # Standing queries: each match noted (and announced) once, before the articles land, so a
+    # task that dies here is run again and its webhook calls are not lost.
+    for call in rt.alerts.check(records):
+        alert_webhook_task.apply_async(
+            (call.rule_id, call.article_id, call.url, call.body),
+            queue=rt.settings.queue,
+            argsrepr=repr([call.rule_id, call.article_id]),
+        )
+    landing = [Ref(a.id, a.kind, a.submission) for a in articles]
+    ages = metrics.submitted_ages(rt.ledger, landing)
+    landed = rt.ledger.land(landing)
+    metrics.delivered(
+        took.seconds / max(1, len(articles)), [age for age, new in zip(ages, landed) if new]
+    )
     for article in articles:
         with structlog.contextvars.bound_contextvars(article_id=article.id):
             log.info("delivered")
     log.info("batch_delivered", delivered=len(articles), written=written)
     return {"delivered": len(articles), "skipped": len(batch) - len(articles)}
+
+
+@app.task(name="newsworker.alert_webhook", bind=True, max_retries=None)
+def alert_webhook_task(self: Task, rule_id: str, article_id: str, url: str, body: str) -> str:
+    """POST one alert match to its rule's webhook; retried with exponential backoff (1 s,
+    2 s, 4 s, … 5 min at most, with jitter), dead-lettered after NEWSWORKER_ALERT_RETRIES."""
+    rt = runtime.current()
+    call = Call(rule_id, article_id, url, body)
+    attempt = self.request.retries + 1
+    try:
+        outcome = rt.alerts.send(call, attempt)
+    except WebhookFailed as exc:
+        if self.request.retries >= rt.settings.alert_retries:
+            rt.alerts.dead(call, str(exc))
+            log.warning("alert_dead_lettered", rule=rule_id, article_id=article_id, reason=str(exc))
+            return "dead"
+        delay = min(2**self.request.retries, 300) * random.uniform(0.8, 1.0)
+        log.info("alert_webhook_retry", rule=rule_id, article_id=article_id, error=str(exc),
+                 attempt=attempt, countdown=round(delay, 1))  # fmt: skip
+        raise self.retry(countdown=delay, exc=exc) from exc
+    log.info("alert_webhook", rule=rule_id, article_id=article_id, outcome=outcome, attempt=attempt)
+    return outcome

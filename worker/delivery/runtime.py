@@ -1,6 +1,6 @@
 """What a worker process works with: its settings and the resources built from them (the
-ledger, the sinks, the learned chrome, the grouping index), built once at process init — the
-one way they reach the tasks.
+ledger, the sinks, the alert rules, the learned chrome, the grouping index), built once at
+process init — the one way they reach the tasks.
 
 ``start`` runs in the worker's main process at ``worker_init`` (with the settings the Celery app
 was configured from: ``settings_of``); ``after_fork`` runs in each pool
@@ -19,7 +19,8 @@ from worker.delivery.ledger import Ledger
 if TYPE_CHECKING:
     from celery import Celery
 
-    from worker.boilerplate import SourceChrome
+    from worker.alerts.dispatch import Alerts
+    from worker.clean.chrome import SourceChrome
     from worker.sinks import Sink
     from worker.stories.index import StoryIndex
 
@@ -47,11 +48,18 @@ class Runtime:
         return build_sinks(self.settings)
 
     @functools.cached_property
+    def alerts(self) -> Alerts:
+        """The alert rules in force (reloaded when they change) and what a match does."""
+        from worker.alerts.dispatch import Alerts
+
+        return Alerts(self.settings, self.ledger.redis)
+
+    @functools.cached_property
     def chrome(self) -> SourceChrome | None:
         """Chrome learned per source, in Redis; None unless ``NEWSWORKER_LEARN_CHROME``."""
         if not self.settings.learn_chrome:
             return None
-        from worker.boilerplate import SourceChrome
+        from worker.clean.chrome import SourceChrome
 
         return SourceChrome.in_redis(self.ledger.redis, self.ledger.keys.chrome)
 

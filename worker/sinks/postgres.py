@@ -1,7 +1,8 @@
-"""PostgreSQL sink: one row per article id, the record as ``jsonb``, upserted.
+"""PostgreSQL sink: the query store (``worker.pgstore``), migrated on first connection.
 
-The table is created on first use. A re-delivery of the same submission changes nothing;
-a forced re-processing (a new submission) replaces the row.
+Each record goes in through ``nw_ingest``: a new (id, submission) adds a version and becomes
+the article's current row (typed columns, entities, full-text vector); the same submission
+again changes nothing. ``discard`` takes a submission back (``nw_discard``).
 """
 
 from __future__ import annotations
@@ -9,67 +10,69 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from config import Settings
+from worker import pgstore
 from worker.errors import SinkUnavailable
 from worker.schema import Record
 
-_CREATE = """
-CREATE TABLE IF NOT EXISTS {table} (
-    id           text PRIMARY KEY,
-    submission   text NOT NULL,
-    processed_at timestamptz NOT NULL,
-    record       jsonb NOT NULL
-)
-"""
+MAX_ID_BYTES = 2000
+"""Longer ids do not fit the primary key's index (a B-tree entry is at most ~2.7 kB)."""
 
-_UPSERT = """
-INSERT INTO {table} (id, submission, processed_at, record) VALUES (%s, %s, %s, %s)
-ON CONFLICT (id) DO UPDATE
-   SET submission = EXCLUDED.submission,
-       processed_at = EXCLUDED.processed_at,
-       record = EXCLUDED.record
- WHERE {table}.submission IS DISTINCT FROM EXCLUDED.submission
-RETURNING id
-"""
+
+def _nul_in(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
 
 
 class PostgresSink:
     name = "postgres"
 
     def __init__(self, settings: Settings) -> None:
-        self.dsn = settings.postgres_dsn
-        self.table_name = settings.postgres_table
-        self.table = sql.Identifier(settings.postgres_table)
+        self.settings = settings
         self._conn: psycopg.Connection | None = None
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
-            with conn.transaction():
-                # Worker processes starting together would race on CREATE TABLE IF NOT EXISTS.
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
-                conn.execute(sql.SQL(_CREATE).format(table=self.table))
-            self._conn = conn
+            self._conn = pgstore.connect(self.settings)
         return self._conn
+
+    def refusal(self, record: Record) -> str | None:
+        if len(record.id.encode()) > MAX_ID_BYTES:
+            return f"postgres: the id is over {MAX_ID_BYTES} bytes (the table's index limit)"
+        if _nul_in(record.model_dump()):
+            return "postgres: text with U+0000 (NUL), which PostgreSQL cannot store"
+        return None
 
     def write(self, records: Sequence[Record]) -> list[bool]:
         if not records:
             return []
-        rows = [
-            (r.id, r.submission, r.processed_at, Jsonb(r.model_dump(mode="json"))) for r in records
-        ]
-        query = sql.SQL(_UPSERT).format(table=self.table)
+        rows = [(Jsonb(r.model_dump(mode="json")),) for r in records]
         try:
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:
-                cur.executemany(query, rows, returning=True)
-                written = [cur.fetchone() is not None]  # a row back: inserted or replaced
+                cur.executemany("SELECT nw_ingest(%s)", rows, returning=True)
+                written = [bool(cur.fetchone()[0])]  # type: ignore[index]
                 while cur.nextset():
-                    written.append(cur.fetchone() is not None)
+                    written.append(bool(cur.fetchone()[0]))  # type: ignore[index]
             return written
+        except psycopg.OperationalError as exc:
+            self.close()
+            raise SinkUnavailable(f"postgres: {exc}") from exc
+
+    def discard(self, records: Sequence[Record]) -> None:
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    "SELECT nw_discard(%s, %s)", [(r.id, r.submission) for r in records]
+                )
         except psycopg.OperationalError as exc:
             self.close()
             raise SinkUnavailable(f"postgres: {exc}") from exc
