@@ -98,6 +98,7 @@ def group_signature(
             sig.minhash,
             vec,
             sig.entities,
+            sig.marks,
         )
         done = index.commit(
             article_id=article_id,
@@ -139,7 +140,9 @@ def decide(
         return None, None
     best, best_score = None, similarity.STORY_THRESHOLD
     for c in candidates:
-        score = similarity.story_score(vec, sig.entities, similarity.unit(c.terms), c.entities)
+        score = similarity.story_score(
+            vec, sig.entities, similarity.unit(c.terms), c.entities, sig.marks, c.marks
+        )
         if score >= best_score:
             best, best_score = c, score
     return None, best

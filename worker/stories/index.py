@@ -213,6 +213,7 @@ class Entry:
     minhash: np.ndarray  # uint8[NUM_PERM]: the low bits of each value
     terms: dict[int, float]  # term hash → tf-idf weight (relative to the largest)
     entities: dict[int, float]
+    marks: frozenset[int]  # the headline's numbers and dates, hashed
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def pack(
     minhash: np.ndarray,
     terms: dict[int, float],
     entities: dict[int, float],
+    marks: frozenset[int] = frozenset(),
 ) -> bytes:
     """An entry as stored (its seq is put in front by the commit script)."""
     names = "\x1f".join((article_id, story, duplicate_of or "", source or "")).encode()
@@ -249,6 +251,8 @@ def pack(
     top = max(terms.values(), default=1.0) or 1.0
     out += [struct.pack("<IB", h, max(1, round(255 * w / top))) for h, w in terms.items()]
     out += [struct.pack("<IB", h, round(255 * min(1.0, s))) for h, s in entities.items()]
+    kept = sorted(marks)[:255]
+    out += [struct.pack("<B", len(kept)), *(struct.pack("<I", m) for m in kept)]
     return b"".join(out)
 
 
@@ -261,15 +265,11 @@ def unpack(raw: bytes) -> Entry:
     pos += _HEAD.size
     minhash = np.frombuffer(body, dtype=np.uint8, count=NUM_PERM, offset=pos).copy()
     pos += NUM_PERM
-    terms, ents = {}, {}
-    for _ in range(nterms):
-        h, c = struct.unpack_from("<IB", body, pos)
-        terms[h] = c / 255
-        pos += 5
-    for _ in range(nents):
-        h, s = struct.unpack_from("<IB", body, pos)
-        ents[h] = s / 255
-        pos += 5
+    terms = _weights(body, pos, nterms)
+    ents = _weights(body, pos + 5 * nterms, nents)
+    pos += 5 * (nterms + nents)
+    (nmarks,) = struct.unpack_from("<B", body, pos)
+    marks = frozenset(np.frombuffer(body, dtype="<u4", count=nmarks, offset=pos + 1).tolist())
     return Entry(
         seq=int(seq_text),
         id=article_id,
@@ -281,12 +281,22 @@ def unpack(raw: bytes) -> Entry:
         minhash=minhash,
         terms=terms,
         entities=ents,
+        marks=marks,
     )
 
 
 def field_key(h: int) -> bytes:
     """A term's or entity's hash as the index's hash field (4 bytes)."""
     return struct.pack("<I", h)
+
+
+_WEIGHT = np.dtype([("hash", "<u4"), ("weight", "u1")])
+
+
+def _weights(body: bytes, pos: int, n: int) -> dict[int, float]:
+    """``n`` packed (hash, 8-bit weight) pairs at ``pos``, weights back in 0..1."""
+    pairs = np.frombuffer(body, dtype=_WEIGHT, count=n, offset=pos)
+    return dict(zip(pairs["hash"].tolist(), (pairs["weight"] / 255).tolist()))
 
 
 def story_id(first_id: str) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 from datasketch import MinHash
 
 from worker.nlp import Dictionary
+from worker.text import MONTHS, month_number
 
 NUM_PERM = 128
 BANDS = 20  # LSH: 20 bands of 2 values (the first 40): a pair sharing 40% of its shingles
@@ -45,6 +46,7 @@ class Signature:
     shingles: int  # how many distinct shingles the text has
     terms: dict[int, int] = field(default_factory=dict)  # lemma hash → count (tf)
     entities: dict[int, float] = field(default_factory=dict)  # entity hash → salience
+    marks: frozenset[int] = frozenset()  # the headline's numbers and dates (:func:`marks`)
 
     @property
     def bands(self) -> list[bytes]:
@@ -108,6 +110,19 @@ def term_counts(title: str | None, text: str, dictionary: Dictionary) -> Counter
     return counts
 
 
+DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({MONTHS})", re.IGNORECASE)
+DIGITS = re.compile(r"\d+")
+
+
+def marks(title: str | None) -> frozenset[int]:
+    """The headline's numbers (``n:…``) and day-and-month dates (``d:…``), hashed: two
+    headlines that both name numbers or dates, and no same one, report different events."""
+    title = title or ""
+    found = {f"n:{n}" for n in DIGITS.findall(title)}
+    found |= {f"d:{d}:{month_number(m)}" for d, m in DAY_MONTH.findall(title)}
+    return frozenset(term_hash(m) for m in found)
+
+
 def entity_key(type_: str, normal: str) -> str:
     return f"{type_}:{normal.lower().replace('ё', 'е')}"
 
@@ -133,4 +148,6 @@ def signature(
         h = term_hash(entity_key(type_, normal))
         ents[h] = max(ents.get(h, 0.0), float(salience))
     top = dict(sorted(ents.items(), key=lambda kv: -kv[1])[:MAX_ENTITIES])
-    return Signature(minhash=values, shingles=len(grams), terms=terms, entities=top)
+    return Signature(
+        minhash=values, shingles=len(grams), terms=terms, entities=top, marks=marks(title)
+    )

@@ -9,7 +9,9 @@
   index keeps an article's ``MAX_TERMS`` weightiest terms) + ``STORY_ENTITIES`` × the
   weighted Jaccard overlap of their entities (weights: salience). Articles whose score reaches
   ``STORY_THRESHOLD`` are about the same event — once the window holds ``STORY_MIN_ARTICLES``
-  articles to weigh words by.
+  articles to weigh words by. The score is cut to ``DISJOINT_MARKS`` of itself when both
+  headlines name numbers or dates and none is the same ("Прогноз погоды на 8 ноября" and
+  "… на 16 ноября"; "11-я смерть" and "12-й пациент": a day's figures, another day's).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ MIN_SHINGLES = 8  # a text shorter than this many shingles is nobody's reprint
 STORY_TEXT = 0.75
 STORY_ENTITIES = 0.25
 STORY_THRESHOLD = 0.25
+DISJOINT_MARKS = 0.6  # the score's factor when both headlines name numbers or dates, none alike
 STORY_MIN_ARTICLES = 20  # below this many articles in the window, idf cannot tell a rare word
 # from a common one: only reprints join stories then
 
@@ -80,8 +83,14 @@ def story_score(
     a_entities: Mapping[int, float],
     b_vec: Mapping[int, float],
     b_entities: Mapping[int, float],
+    a_marks: frozenset[int] = frozenset(),
+    b_marks: frozenset[int] = frozenset(),
 ) -> float:
-    """How likely two articles report the same event (0..1); ``*_vec`` from :func:`tfidf`."""
-    return STORY_TEXT * cosine(a_vec, b_vec) + STORY_ENTITIES * weighted_jaccard(
+    """How likely two articles report the same event (0..1); ``*_vec`` from :func:`tfidf`,
+    ``*_marks`` the headlines' numbers and dates (``signatures.marks``)."""
+    score = STORY_TEXT * cosine(a_vec, b_vec) + STORY_ENTITIES * weighted_jaccard(
         a_entities, b_entities
     )
+    if a_marks and b_marks and not a_marks & b_marks:
+        score *= DISJOINT_MARKS
+    return score
