@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
+import redis
+
 from config import Settings
 from worker.boilerplate import source_domain
 from worker.delivery.ledger import DeadEntry, Ledger
@@ -37,16 +39,26 @@ def source_of(entry: DeadEntry) -> str | None:
     )
 
 
+class BadEntryId(ValueError):
+    """Not an id Redis has for a stream entry (e.g. beyond 64 bits)."""
+
+
 def page(ledger: Ledger, limit: int, before: str | None) -> tuple[list[DeadEntry], str | None]:
     """Dead letters newest first; the cursor is the last entry's id."""
     top = f"({before}" if before else "+"
-    rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=limit + 1)
+    try:
+        rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=limit + 1)
+    except redis.ResponseError as exc:
+        raise BadEntryId(str(exc)) from None
     entries = [_entry(i, f) for i, f in rows[:limit]]
     return entries, (entries[-1].entry_id if len(rows) > limit else None)
 
 
 def get(ledger: Ledger, entry_id: str) -> DeadEntry | None:
-    rows = ledger.redis.xrange(ledger.keys.dead, min=entry_id, max=entry_id, count=1)
+    try:
+        rows = ledger.redis.xrange(ledger.keys.dead, min=entry_id, max=entry_id, count=1)
+    except redis.ResponseError as exc:
+        raise BadEntryId(str(exc)) from None
     return _entry(*rows[0]) if rows else None
 
 
