@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 
 def _default_home() -> Path:
@@ -21,8 +28,38 @@ def _default_home() -> Path:
     return Path(base) / "newsworker"
 
 
+def env_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """The .env file read under the environment: NEWSWORKER_ENV_FILE, else ./.env."""
+    return Path(environ.get("NEWSWORKER_ENV_FILE") or ".env")
+
+
+def secrets_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The directory of one file per secret setting (Docker secrets): NEWSWORKER_SECRETS_DIR,
+    else /run/secrets."""
+    return Path(environ.get("NEWSWORKER_SECRETS_DIR") or "/run/secrets")
+
+
 class Settings(BaseSettings):
+    """Read, by priority: arguments, the environment, the .env file (see :func:`env_file`),
+    files in the secrets directory named like the variable (see :func:`secrets_dir`)."""
+
     model_config = SettingsConfigDict(env_prefix="NEWSWORKER_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings]
+        if env_file().is_file():
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=env_file()))
+        if secrets_dir().is_dir():
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir()))
+        return tuple(sources)
 
     # --- where things live -------------------------------------------------------------
     home: Path = Field(
@@ -51,7 +88,28 @@ class Settings(BaseSettings):
     stream: str = Field("articles", description="Stream (after the prefix) announcing records.")
     dead_stream: str = Field("dead", description="Stream (after the prefix) of dead letters.")
     stream_maxlen: int = Field(
-        0, description="Approximate cap on the stream's length; 0 keeps everything."
+        0,
+        ge=0,
+        description="At most this many entries on the records stream (0: no length bound); "
+        "never trimmed past an entry a consumer group still needs.",
+    )
+    stream_max_age: float = Field(
+        86400,
+        ge=0,
+        description="Seconds an entry stays on the records stream (0: no age bound); never "
+        "trimmed past an entry a consumer group still needs.",
+    )
+    dead_max_age: float = Field(
+        30 * 86400, ge=0, description="Seconds a dead letter is kept (0: until retried)."
+    )
+    record_ttl: int = Field(
+        86400,
+        ge=0,
+        description="Seconds the Redis record and the state of an article are kept once it "
+        "landed in every sink (0: forever).",
+    )
+    retention_interval: float = Field(
+        60, ge=0, description="Seconds between stream trims (0: never trim)."
     )
     jsonl_path: Path = Field(Path("articles.jsonl"), description="File of the jsonl sink.")
     postgres_dsn: str = Field(
@@ -80,6 +138,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         200_000, description="Clean text longer than this is dead-lettered."
     )
+    min_text_chars: int = Field(
+        80,
+        ge=0,
+        description="Clean text shorter than this is dead-lettered (too short after cleaning: "
+        "an error page, a paywall, a stub); 0 turns the check off.",
+    )
     learn_chrome: bool = Field(
         True,
         description="Learn per source (domain) which lines recur across its articles, and "
@@ -87,6 +151,17 @@ class Settings(BaseSettings):
     )
     reject_non_russian: bool = Field(
         False, description="Dead-letter articles whose text is not Russian."
+    )
+    stories: bool = Field(
+        True,
+        description="Group articles: mark reprints (duplicate_of) and stories (story) in a "
+        "Redis index shared by the workers.",
+    )
+    story_window: int = Field(
+        72 * 3600,
+        ge=60,
+        description="Seconds an article stays in the grouping index: a reprint or a story "
+        "joins articles at most this far apart.",
     )
 
     # --- worker --------------------------------------------------------------------------
@@ -118,6 +193,65 @@ class Settings(BaseSettings):
     )
 
     task_events: bool = Field(True, description="Send task events (what Flower shows).")
+
+    # --- fetching (newsworker watch, the fetch workers) ----------------------------------
+    fetch_queue: str = Field("fetch", description="Celery queue of the fetch tasks.")
+    fetch_concurrency: int = Field(
+        8, ge=1, description="Threads of a fetch worker (network waits, not CPU)."
+    )
+    user_agent: str = Field(
+        "newsworker/0.1 (+https://github.com/newsworker/newsworker)",
+        description="User-Agent of every request, and the name robots.txt rules are read for.",
+    )
+    fetch_timeout: float = Field(
+        20, gt=0, description="Seconds one request may take, start to last byte."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1, description="Larger responses (after decompression) are refused."
+    )
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    fetch_retries: int = Field(
+        3, ge=0, description="Retries of a fetch after a timeout, 429 or 5xx, then dead letter."
+    )
+    fetch_retry_delay: float = Field(
+        30, ge=0, description="Seconds before the first retry (doubling; Retry-After wins)."
+    )
+    host_concurrency: int = Field(
+        2, ge=1, description="Requests in flight per host, across all fetch workers."
+    )
+    host_rate: float = Field(
+        1.0, gt=0, description="Requests per second per host, across all fetch workers."
+    )
+    robots_txt: bool = Field(True, description="Honour robots.txt.")
+    robots_ttl: int = Field(3600, ge=1, description="Seconds a host's robots.txt is cached.")
+    watch_interval: float = Field(
+        300, gt=0, description="Seconds between polls of a source (a line may say every=…)."
+    )
+    watch_max_backoff: float = Field(
+        3600, gt=0, description="Longest wait before polling a failing source again, seconds."
+    )
+    watch_seen_ttl: int = Field(
+        30 * 24 * 3600, ge=1, description="Seconds watch remembers an item it has queued."
+    )
+    # --- operations ----------------------------------------------------------------------
+    consumer_claim_idle: float = Field(
+        60,
+        gt=0,
+        description="Seconds an entry a consumer was given may stay unacknowledged before "
+        "another consumer of its group claims it.",
+    )
+    metrics_address: str = Field(
+        "127.0.0.1", description="Address each worker serves /metrics and /healthz on."
+    )
+    metrics_port: int = Field(
+        9808, ge=0, le=65535, description="Port of /metrics and /healthz; 0: any free port."
+    )
+    dead_payload_bytes: int = Field(
+        1_000_000,
+        ge=0,
+        description="Bytes of the original payload a dead letter keeps (with its size and "
+        "sha256); a longer payload is cut.",
+    )
 
     # --- flower and logs -----------------------------------------------------------------
     flower_address: str = Field("127.0.0.1", description="Address Flower listens on.")

@@ -77,6 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "NEWSWORKER_BROKER_URL": "",
             "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
             "NEWSWORKER_QUEUE": f"nwtest-{run}",
+            "NEWSWORKER_FETCH_QUEUE": f"nwtest-{run}-fetch",
             "NEWSWORKER_HOME": str(tmp / "home"),
             "NEWSWORKER_SINKS": "redis",
             "NEWSWORKER_JSONL_PATH": str(tmp / "articles.jsonl"),
@@ -84,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
             "NEWSWORKER_LOG_FORMAT": "json",
             "NEWSWORKER_FLOWER_PORT": "0",
+            "NEWSWORKER_METRICS_PORT": "0",
         }
     )
 
@@ -163,6 +165,16 @@ def Worker(log: Path, concurrency: int = 2, env: dict[str, str] | None = None) -
     return WorkerProcess(lambda name: [*command, name], env, broker, log)
 
 
+def FetchWorker(log: Path, threads: int = 4, env: dict[str, str] | None = None) -> WorkerProcess:
+    """A real `newsworker worker --fetch` (celery, thread pool) with ``env`` over the run's."""
+    from config import Settings
+
+    env = {**os.environ, **(env or {})}
+    broker = Settings(**settings_overrides(env)).effective_broker_url
+    command = [str(BIN / "newsworker"), "worker", "--fetch", "-c", str(threads), "-n"]
+    return WorkerProcess(lambda name: [*command, name], env, broker, log)
+
+
 def settings_overrides(env: dict[str, str]) -> dict[str, str]:
     """NEWSWORKER_* variables of ``env`` as Settings keyword arguments."""
     prefix = "NEWSWORKER_"
@@ -176,6 +188,7 @@ def namespace(**settings: object) -> dict[str, str]:
     env = {
         "NEWSWORKER_KEY_PREFIX": f"nwtest-{run}",
         "NEWSWORKER_QUEUE": f"nwtest-{run}",
+        "NEWSWORKER_FETCH_QUEUE": f"nwtest-{run}-fetch",
         "NEWSWORKER_POSTGRES_SCHEMA": f"nwtest_{run}",
     }
     env.update({f"NEWSWORKER_{k.upper()}": str(v) for k, v in settings.items()})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 from conftest import ROOT, SAMPLE, newsworker
 
 from config import Settings
 
-COMMANDS = ["up", "worker", "flower", "submit", "consume", "process", "eval", "bench", "dead",
-            "retry-dead", "schema", "config"]  # fmt: skip
+COMMANDS = ["up", "worker", "flower", "submit", "watch", "consume", "process", "eval", "bench",
+            "dead", "retry-dead", "health", "schema", "config"]  # fmt: skip
 
 
 def test_help_lists_every_command():
@@ -80,3 +81,23 @@ def test_flower_credentials_are_generated_once_and_private(tmp_path):
     assert password not in " ".join(cmd)  # not visible in the process list
     given = Settings(home=tmp_path, flower_basic_auth="me:pw")
     assert flower_command(given)[1] == {"FLOWER_BASIC_AUTH": "me:pw"}
+
+
+def test_submit_edge_cases_a_new_user_hits(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    out = newsworker("submit", str(tmp_path / "empty.jsonl"))
+    assert out.returncode == 0, out.stderr
+    assert f"nothing to submit in {tmp_path / 'empty.jsonl'}" in out.stderr
+    assert json.loads(out.stdout) == {"submitted": 0, "queued": 0, "duplicates": 0}
+    (tmp_path / "doc.docx").write_bytes(b"PK\x03\x04")
+    out = newsworker("submit", str(tmp_path / "doc.docx"))
+    assert out.returncode == 2 and ".docx files are not supported" in out.stderr
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "doc.pdf").write_bytes(b"%PDF")
+    (folder / "a.TXT").write_text("Статья о погоде " + uuid.uuid4().hex)
+    out = newsworker("submit", str(folder))
+    summary = json.loads(out.stdout)
+    assert summary["skipped"] == 1 and summary["submitted"] == 1
+    out = newsworker("submit", "--encoding", "no-such-codec", str(folder / "a.TXT"))
+    assert out.returncode == 1 and "unknown encoding" in out.stderr

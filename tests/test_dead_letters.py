@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
+import pty
+import struct
+import subprocess
+import termios
 import time
 
-from conftest import Worker, json_lines, namespace, newsworker, settings_overrides
+from conftest import BIN, Worker, json_lines, namespace, newsworker, settings_overrides
 
 from config import Settings
 from worker.delivery.ledger import Ledger
+from worker.delivery.protocol import ORDINARY, Ref
 
 BAD = {
     b"this is not json": "not valid JSON",
@@ -68,7 +76,8 @@ def test_a_batch_over_its_time_limit_is_split_and_only_the_slow_article_dies(tmp
     """Eight articles in one batch, one of them so long that the entities stage runs over the
     time limit: the batch is split, the seven short ones are processed, the long one alone is
     dead-lettered with the time limit as its reason."""
-    env = namespace(task_time_limit=1.5, batch_size=8, max_text_chars=2_000_000)
+    env = namespace(task_time_limit=1.5, batch_size=8, max_text_chars=2_000_000,
+                    dead_payload_bytes=3_000_000)  # fmt: skip
     settings = Settings(**settings_overrides(env))
     short = "Владимир Путин провёл в Сочи переговоры с президентом Турции. Встреча длилась час."
     names = "Путин, Эрдоган, Меркель, Макрон, Москва, Анкара, Берлин, Париж, «Газпром», ООН. "
@@ -87,3 +96,52 @@ def test_a_batch_over_its_time_limit_is_split_and_only_the_slow_article_dies(tmp
     [dead] = [d for d in Ledger(settings).dead_entries() if d.id.startswith("split-")]
     assert dead.id == "split-slow" and "time limit" in dead.reason, dead
     assert json.loads(dead.payload)["text"].startswith("Путин, Эрдоган")
+
+
+def test_a_dead_letter_keeps_at_most_dead_payload_bytes_with_size_and_sha256(tmp_path):
+    """A 300 KB payload dead-lettered with NEWSWORKER_DEAD_PAYLOAD_BYTES=1000 keeps its first
+    1000 bytes, its size and its sha256; `dead` lists newest first, cuts payloads on a terminal
+    (not in a pipe), and retry-dead leaves the cut one alone."""
+    env = namespace(dead_payload_bytes=1000)
+    store = Ledger(Settings(**settings_overrides(env)))
+    big = ("{" + '"text": "' + "ы" * 150_000 + '"}').encode()
+    small = b'{"text": "small"}'
+    for aid, payload in (("cap-big", big), ("cap-small", small)):
+        ref = Ref(aid, "json", ORDINARY)
+        store.admit([(ref, payload)])
+        assert store.dead_letter(ref, stage="clean", reason="test")
+    listed = json_lines(newsworker("dead", env=env).stdout)
+    assert [d["id"] for d in listed] == ["cap-small", "cap-big"]  # newest first
+    cut = listed[1]
+    assert cut["payload_bytes"] == len(big) and cut["payload_truncated"] is True
+    assert cut["payload_sha256"] == hashlib.sha256(big).hexdigest()
+    [entry] = [e for e in store.dead_entries() if e.id == "cap-big"]
+    assert entry.payload == big[:1000]
+    assert listed[0]["payload"] == small.decode() and listed[0]["payload_truncated"] is False
+
+    # On a terminal: each line cut to about the terminal's width.
+    main, replica = pty.openpty()
+    fcntl.ioctl(replica, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [str(BIN / "newsworker"), "dead"], env={**os.environ, **env}, stdout=replica,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(replica)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(30) == 0
+    lines = [json.loads(line) for line in shown.decode().splitlines() if line.strip()]
+    assert [d["id"] for d in lines] == ["cap-small", "cap-big"]
+    assert lines[1]["payload"].endswith("…") and len(lines[1]["payload"]) <= 81
+
+    out = newsworker("retry-dead", env=env)
+    assert json.loads(out.stdout) == {"retried": 1} and "not retried" in out.stderr
+    assert [e.id for e in store.dead_entries()] == ["cap-big"]

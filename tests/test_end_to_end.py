@@ -8,6 +8,7 @@ import pytest
 from conftest import SAMPLE, json_lines, newsworker
 
 from worker.ingest import derive_id
+from worker.schema import SCHEMA_VERSION
 
 CHROME = [
     "Газета.Ru в Telegram",
@@ -66,7 +67,8 @@ def _sample(batch) -> dict:
 
 def test_sample_is_clean(batch):
     record = _sample(batch)
-    assert record["schema_version"] == 1
+    assert record["schema_version"] == SCHEMA_VERSION
+    assert record["duplicate_of"] is None and record["story"]["first_id"] == record["id"]
     assert record["title"] == "Президенты поговорили о Корее"
     assert record["subtitle"] == "Путин и Трамп договорились об организации личной встречи"
     paragraphs = record["text"].split("\n\n")

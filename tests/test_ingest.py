@@ -48,3 +48,54 @@ def test_the_same_article_twice_in_one_submission_is_queued_once(tmp_path, setti
     assert list(done.queued) == ["same-twice"] and done.duplicates == ["same-twice"]
     [payload] = ledger.payloads([Ref("same-twice", "json", done.queued["same-twice"])])
     assert payload == b'{"id": "same-twice", "text": "a"}'
+
+
+def test_empty_files_yield_nothing_and_are_noted(tmp_path):
+    from worker.ingest import Scan
+
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_text("\n  \n\n")
+    (tmp_path / "spaces.html").write_text("   \n")
+    scan = Scan()
+    assert list(read_paths([str(tmp_path)], scan=scan)) == []
+    assert sorted(scan.empty) == sorted(
+        str(tmp_path / n) for n in ("empty.txt", "blank.jsonl", "spaces.html")
+    )
+
+
+def test_unsupported_types_are_refused_by_path_and_skipped_in_folders(tmp_path):
+    import pytest
+
+    from worker.ingest import Scan, Unsupported
+
+    (tmp_path / "report.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "paper.PDF").write_bytes(b"%PDF-1.4")
+    (tmp_path / "page.HTML").write_text("<html><body><p>Текст</p></body></html>")
+    (tmp_path / "note.TXT").write_text("Текст")
+    with pytest.raises(Unsupported, match=r"\.docx files are not supported"):
+        list(read_paths([str(tmp_path / "report.docx")]))
+    scan = Scan()
+    items = list(read_paths([str(tmp_path)], scan=scan))
+    assert [i.kind for i in items] == ["text", "html"]
+    assert len(scan.skipped) == 2
+
+
+def test_a_forced_encoding_gives_the_text_of_the_utf8_file(tmp_path):
+    text = "Президенты поговорили о Корее"
+    (tmp_path / "utf8.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "cp.txt").write_bytes(text.encode("cp1251"))
+    [utf8] = read_paths([str(tmp_path / "utf8.txt")])
+    [forced] = read_paths([str(tmp_path / "cp.txt")], encoding="cp1251")
+    assert forced.payload == utf8.payload and forced.id == utf8.id
+    page = f"<html><head><meta charset='koi8-r'></head><body>{text}</body></html>"
+    (tmp_path / "p.html").write_bytes(page.encode("cp1251"))
+    [html] = read_paths([str(tmp_path / "p.html")], encoding="cp1251")
+    from worker import charsets
+
+    assert charsets.decode(html.payload, html=True)[0] == page  # the BOM outranks the meta
+
+
+def test_url_variants_are_one_id():
+    a = b'{"url": "https://www.site.ru/a/1.html", "text": "x"}'
+    b = b'{"url": "https://m.site.ru/a/1.html?utm_source=tg", "text": "x"}'
+    assert derive_id(a, "json") == derive_id(b, "json")

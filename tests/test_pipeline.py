@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from worker import pipeline
-from worker.boilerplate import SourceChrome
+from worker.clean.chrome import SourceChrome
 from worker.schema import RawArticle
 
 SIGNOFF = "Редакция сайта благодарит читателей за внимание к нашим материалам и просит писать нам."

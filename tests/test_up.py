@@ -47,17 +47,19 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        workers = None
-        for _ in range(180):
+        for _ in range(360):  # `up` says "ready" once the worker, Flower and the API answer
             assert up.poll() is None, (tmp_path / "up.log").read_text()
-            try:
-                workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
-            except OSError:
-                workers = None
-            if workers:
+            if "ready    submit with" in (tmp_path / "up.log").read_text(errors="replace"):
                 break
             time.sleep(0.5)
+        # So all answer at once, no retry: Flower's API, the worker through it, the API.
+        workers = _get(f"{api}/workers?refresh=1", "admin:s3cret")
         assert workers, (tmp_path / "up.log").read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=5) as r:
+            assert r.read() == b"OK"  # open, documented, on loopback
+        health = f"http://127.0.0.1:{env['NEWSWORKER_API_PORT']}/health"
+        with urllib.request.urlopen(health, timeout=5) as r:
+            assert r.status == 200
         assert (tmp_path / "home" / "redis.sock").exists()
 
         done = newsworker("submit", str(SAMPLE), "--wait", "--timeout", "120", env=env)
@@ -80,7 +82,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         tasks: dict = {}
         for _ in range(40):
             tasks = _get(f"{api}/tasks", "admin:s3cret")  # type: ignore[assignment]
-            if sum(t["state"] == "SUCCESS" for t in tasks.values()) == 4:
+            if sum(t["state"] == "SUCCESS" for t in tasks.values()) == 5:
                 break
             time.sleep(0.5)
         names = sorted(t["name"] for t in tasks.values() if t["state"] == "SUCCESS")
@@ -89,6 +91,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
                 "newsworker.clean",
                 "newsworker.entities",
                 "newsworker.summarize",
+                "newsworker.group",
                 "newsworker.deliver",
             ]
         )
@@ -105,7 +108,7 @@ def test_up_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         log.close()
     text = (tmp_path / "up.log").read_text()
     assert code == 0, text
-    for name in ("api", "flower", "worker", "postgres", "redis"):
+    for name in ("api", "flower", "fetch", "worker", "postgres", "redis"):
         assert f"stopped  {name}" in text
     assert not (tmp_path / "home" / "redis.sock").exists()
     # Appendonly persistence: the data directory holds the append-only file.

@@ -138,10 +138,12 @@ def bench_redis(settings: Settings, say: Say) -> Iterator[Settings]:
 
     try:
         connect(settings).ping()
+        reachable = True
+    except Exception:
+        reachable = False
+    if reachable:  # (an error inside the with block is not a reason to start another Redis)
         yield settings
         return
-    except Exception:
-        pass
     home = Path(tempfile.mkdtemp(prefix="nwbench-"))
     private = settings.model_copy(update={"home": home, "redis_url": ""})
     say(f"bench: no Redis answers; starting a private one in {home}")
@@ -169,6 +171,7 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
             n for n in settings.sink_names if n != "postgres" or settings.effective_postgres_dsn
         ),
         NEWSWORKER_TASK_EVENTS=str(settings.task_events).lower(),
+        NEWSWORKER_STORIES=str(settings.stories).lower(),
         NEWSWORKER_LOG_LEVEL="WARNING",
         NEWSWORKER_LOG_FORMAT="json",
         **extra,
@@ -224,12 +227,20 @@ def _cleanup(settings: Settings) -> None:
 
 
 def through_celery(
-    items: list[ingest.Submission], settings: Settings, processes: int, events: bool, say: Say
+    items: list[ingest.Submission],
+    settings: Settings,
+    processes: int,
+    events: bool,
+    say: Say,
+    stories: bool = True,
 ) -> dict[str, Any]:
-    """Articles/s through real workers (startup excluded), latency, and memory per process."""
+    """Articles/s through real workers (startup excluded), latency, and memory per process;
+    ``stories=False``: the group stage hands articles over without grouping them."""
     from worker.embedded import WorkerProcess, worker_command
 
-    ns = _namespace(settings, f"p{processes}").model_copy(update={"task_events": events})
+    ns = _namespace(settings, f"p{processes}").model_copy(
+        update={"task_events": events, "stories": stories}
+    )
     log = Path(tempfile.mkdtemp(prefix="nwbench-")) / "worker.log"
     command = functools.partial(worker_command, ns, processes)
     worker = WorkerProcess(command, _env(ns), ns.effective_broker_url, log)
@@ -284,6 +295,7 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
     result.update(in_process(items, settings))
     with bench_redis(settings, say) as live:
         many = through_celery(items, live, processes, events=True, say=say)
+        ungrouped = through_celery(items, live, processes, events=True, say=say, stories=False)
         one = through_celery(items, live, 1, events=True, say=say)
         quiet = through_celery(items, live, processes, events=False, say=say)
     result.update(
@@ -292,6 +304,7 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
         celery_batch_size=settings.batch_size,
         celery_1_process_articles_per_s=one["articles_per_s"],
         celery_without_events_articles_per_s=quiet["articles_per_s"],
+        celery_without_grouping_articles_per_s=ungrouped["articles_per_s"],
         p50_ms=one["p50_ms"],
         p95_ms=one["p95_ms"],
         pss_mb_per_worker_process=many["pss_mb_per_worker_process"],
@@ -309,6 +322,8 @@ def run(paths: list[str], count: int, processes: int, say: Say, settings: Settin
             many["articles_per_s"] / one["articles_per_s"], 3
         ),
         "flower_events_cost": round(1 - many["articles_per_s"] / quiet["articles_per_s"], 3),
+        # The chain with the group stage grouping (reprints, stories) against it handing over.
+        "with_vs_without_grouping": round(many["articles_per_s"] / ungrouped["articles_per_s"], 3),
         # How much of the pool's CPU is the stages' own work (the rest: queue, store, sinks).
         "stages_share_of_pool_cpu": round(
             sum(result["stage_ms_per_article"].values())

@@ -56,7 +56,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": settings.task_events,
         "task_send_sent_event": settings.task_events,
         "task_default_queue": settings.queue,
-        "task_queues": [Queue(settings.queue)],
+        "task_queues": [Queue(settings.queue), Queue(settings.fetch_queue)],
+        "task_routes": {"newsworker.fetch": {"queue": settings.fetch_queue}},
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         # False: a running task finishes; its message comes back after the visibility timeout
@@ -75,7 +76,8 @@ class Loader(AppLoader):
         return celery_config(get_settings())
 
     def on_worker_init(self) -> None:
-        import worker.delivery.signals  # noqa: F401  (connects them)
+        import worker.delivery.signals
+        import worker.ops.signals  # noqa: F401  (metrics and health endpoint, retention)
 
 
-app = Celery("newsworker", loader=Loader, include=["worker.tasks"])
+app = Celery("newsworker", loader=Loader, include=["worker.tasks", "worker.fetch.task"])

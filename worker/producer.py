@@ -3,11 +3,14 @@ articles (by task name: no task module, no stage library is imported here), opti
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -16,6 +19,9 @@ from worker.delivery import chain
 from worker.delivery.ledger import DeadEntry, Ledger
 from worker.delivery.protocol import ORDINARY, Ref
 from worker.ingest import Submission
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 
 @dataclass
@@ -33,14 +39,14 @@ def submit(
     force: bool = False,
     chunk: int = 200,
     on_progress: Callable[[int], None] = lambda n: None,
+    ledger: Ledger | None = None,
 ) -> Submitted:
     """Enqueue every item not already processed (all of them with ``force``), on the broker
-    and queue of ``settings``."""
+    and queue of ``settings``. ``ledger``: one to reuse (a long-lived caller's, e.g. the fetch
+    task's), else a new one."""
     from worker.celery_app import app
 
-    ledger = Ledger(settings)
-    connection = app.connection_for_write(settings.effective_broker_url)
-    publisher = app.amqp.Producer(connection)
+    ledger = ledger or Ledger(settings)
     done = Submitted()
     pending: list[Submission] = []
 
@@ -65,7 +71,7 @@ def submit(
         on_progress(len(pending))
         pending.clear()
 
-    with connection:
+    with _publisher(app, settings) as publisher:
         for item in items:
             pending.append(item)
             if len(pending) >= chunk:
@@ -73,6 +79,19 @@ def submit(
         if pending:
             flush()
     return done
+
+
+@contextmanager
+def _publisher(app: Celery, settings: Settings) -> Iterator[Any]:
+    """A producer on the broker of ``settings``: one of the app's pool when that is the app's
+    broker (a caller that submits often, such as the fetch task, reuses its connections:
+    a new one costs ~4 ms of CPU), else one on a connection of its own."""
+    if settings.effective_broker_url == app.conf.broker_url:
+        with app.producer_or_acquire() as publisher:
+            yield publisher
+        return
+    with app.connection_for_write(settings.effective_broker_url) as connection:
+        yield app.amqp.Producer(connection)
 
 
 def wait(
@@ -120,8 +139,20 @@ def wait(
 def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> int:
     """Submit these dead letters again, with their original payloads, and remove them; how
     many were queued (what ``retry-dead`` and ``POST /dead-letters/{entry}/retry`` do)."""
+    entries = [e for e in entries if not e.truncated]  # a cut payload is not the article
     ledger.forget([e.id for e in entries])
-    items = [Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}") for e in entries]  # type: ignore[arg-type]
+    # A URL that failed to fetch is fetched again; a source (stage watch) is polled by watch.
+    fetches = [e for e in entries if e.stage == "fetch"]
+    items = [
+        Submission(e.id, e.kind, e.payload, f"dead:{e.entry_id}")  # type: ignore[arg-type]
+        for e in entries
+        if e.stage not in ("fetch", "watch")
+    ]
     done = submit(items, settings)
+    if fetches:
+        from worker.fetch.watch import enqueue_fetch
+
+        for entry in fetches:
+            enqueue_fetch(settings, json.loads(entry.payload)["url"])
     ledger.remove_dead([e.entry_id for e in entries])
-    return len(done.queued)
+    return len(done.queued) + len(fetches)

@@ -23,10 +23,12 @@ from worker import pipeline
 from worker.alerts.dispatch import Call
 from worker.alerts.webhook import WebhookFailed
 from worker.celery_app import app
+from worker.clean.chrome import source_domain
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
 from worker.delivery.protocol import Ref, refs_of, task_name
 from worker.errors import BadArticle, SinkUnavailable
+from worker.ops import metrics
 from worker.schema import Article
 
 log = structlog.get_logger("worker.tasks")
@@ -34,12 +36,21 @@ log = structlog.get_logger("worker.tasks")
 
 @worker_init.connect  # in the parent, so forked children share the models' memory
 @worker_process_init.connect  # in a child: a no-op after fork, else loads them once
-def _load_models(**_: object) -> None:
+def _load_models(sender: Any = None, **_: object) -> None:
+    if _fetch_only(sender):
+        return  # a fetch worker (`newsworker worker --fetch`) runs no NLP stage
     from worker.clean import warm_up
     from worker.nlp import load_nlp
 
     load_nlp()
     warm_up()
+
+
+def _fetch_only(sender: Any) -> bool:
+    """Whether this worker consumes the fetch queue only."""
+    celery = getattr(sender, "app", None) or app
+    consumed = set(getattr(celery.amqp.queues, "consume_from", None) or {})
+    return consumed == {runtime.settings_of(celery).fetch_queue}
 
 
 def _stage(name: str, **options: Any):
@@ -70,8 +81,14 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     rt = runtime.current()
-    raw = pipeline.decode(payload, ref.kind, rt.settings)  # type: ignore[arg-type]
-    article = pipeline.run_clean(ref.id, ref.submission, ref.kind, raw, rt.settings, rt.chrome)  # type: ignore[arg-type]
+    raw = None
+    try:
+        raw = pipeline.decode(payload, ref.kind, rt.settings)  # type: ignore[arg-type]
+        article = pipeline.run_clean(ref.id, ref.submission, ref.kind, raw, rt.settings, rt.chrome)  # type: ignore[arg-type]
+    except BadArticle as exc:
+        metrics.source_cleaned(raw and source_domain(raw.source, raw.url), str(exc))
+        raise
+    metrics.source_cleaned(source_domain(article.source, article.url))
     assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
     return article
@@ -103,16 +120,43 @@ def _summarize(_: Ref, doc: bytes | None) -> Article:
     return article
 
 
+@_stage("group")
+def group_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
+    refs, docs = runtime.current().ledger.take("group", refs_of(batch))
+    return _hand_over("group", self.each(refs, docs, _group))
+
+
+def _group(_: Ref, doc: bytes | None) -> Article:
+    """Reprint and story (``worker.stories``); handed over unchanged when grouping is off."""
+    article = _load("summarize", doc)
+    index = runtime.current().stories
+    if index is None:
+        return article
+    article = pipeline.run_group(article, index)
+    assert article.story is not None
+    log.info(
+        "grouped",
+        duplicate_of=article.duplicate_of,
+        story=article.story.id,
+        story_size=article.story.size,
+    )
+    return article
+
+
 @_stage("deliver")
 def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
     refs, docs = rt.ledger.take("deliver", refs_of(batch))
-    articles = self.each(refs, docs, lambda _, doc: _load("summarize", doc))
+    articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     records = [pipeline.to_record(a) for a in articles]
-    try:
-        written = {sink.name: sum(sink.write(records)) for sink in rt.sinks}
-    except SinkUnavailable as exc:
-        raise self.retry_later(exc) from exc
+    written = {}
+    with metrics.Timer() as took:
+        for sink in rt.sinks:
+            try:
+                written[sink.name] = sum(sink.write(records))
+            except SinkUnavailable as exc:
+                metrics.sink_failed(sink.name)
+                raise self.retry_later(exc) from exc
     # Standing queries: each match noted (and announced) once, before the articles land, so a
     # task that dies here is run again and its webhook calls are not lost.
     for call in rt.alerts.check(records):
@@ -121,7 +165,12 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             queue=rt.settings.queue,
             argsrepr=repr([call.rule_id, call.article_id]),
         )
-    rt.ledger.land([Ref(a.id, a.kind, a.submission) for a in articles])
+    landing = [Ref(a.id, a.kind, a.submission) for a in articles]
+    ages = metrics.submitted_ages(rt.ledger, landing)
+    landed = rt.ledger.land(landing)
+    metrics.delivered(
+        took.seconds / max(1, len(articles)), [age for age, new in zip(ages, landed) if new]
+    )
     for article in articles:
         with structlog.contextvars.bound_contextvars(article_id=article.id):
             log.info("delivered")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from config import Settings
 from worker.alerts.engine import Engine, Facts, tokens
 from worker.alerts.rules import Rule, RuleIn, complete
-from worker.boilerplate import source_domain
+from worker.clean.chrome import source_domain
 from worker.schema import Record
 
 

@@ -29,7 +29,7 @@ from worker.alerts.rules import (
     Rule,
     SourceCondition,
 )
-from worker.boilerplate import source_domain
+from worker.clean.chrome import source_domain
 from worker.schema import Record
 from worker.text import fold
 

@@ -29,7 +29,7 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, field_validator
 
 from config import Settings
-from worker.boilerplate import source_domain
+from worker.clean.chrome import source_domain
 
 _WORD = r".*\w.*"
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import redis
 
 from config import Settings
-from worker.boilerplate import source_domain
+from worker.clean.chrome import source_domain
 from worker.delivery.ledger import DeadEntry, Ledger
 
 

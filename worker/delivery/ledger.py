@@ -18,19 +18,30 @@ KEY MAP (``nw`` is ``NEWSWORKER_KEY_PREFIX``; ``{id}`` an article id, ``{sub}`` 
   - ``nw:deliveries:{task}:{try}``   counter: deliveries of one task message (poison counting);
                                      removed when the task returns, else expires in 7 days.
   written when an article lands (``land``, ``dead_letter``), read by ``submit --wait``:
-  - ``nw:state:{id}``                string: ``processed:{sub}`` or ``dead:{sub}``.
+  - ``nw:state:{id}``                string: ``processed:{sub}`` or ``dead:{sub}``; expires
+                                     ``NEWSWORKER_RECORD_TTL`` after landing.
   - ``nw:dead``                      stream (``NEWSWORKER_DEAD_STREAM``): one entry per dead
                                      letter: id, stage, reason, kind, submission, failed_at,
-                                     payload (the original bytes).
+                                     payload (the original bytes, cut to
+                                     ``NEWSWORKER_DEAD_PAYLOAD_BYTES``), payload_bytes (its full
+                                     size), payload_sha256 (of the full payload); trimmed to
+                                     ``NEWSWORKER_DEAD_MAX_AGE`` (``worker.ops.retention``).
   written by the Redis sink (``worker.sinks.redis``), read by consumers:
-  - ``nw:article:{id}``              string: the record (JSON) of the last processing.
+  - ``nw:article:{id}``              string: the record (JSON) of the last processing; expires
+                                     ``NEWSWORKER_RECORD_TTL`` after it was written.
   - ``nw:delivered:{id}``            string: the submission whose record was announced: at
-                                     most one stream entry per submission.
-  - ``nw:articles``                  stream (``NEWSWORKER_STREAM``): fields ``id``, ``record``.
+                                     most one stream entry per submission (same TTL).
+  - ``nw:articles``                  stream (``NEWSWORKER_STREAM``): fields ``id``, ``record``;
+                                     trimmed by age and length, never past an entry a consumer
+                                     group still needs (``worker.ops.retention``).
   written by the clean stage when it learns chrome (``NEWSWORKER_LEARN_CHROME``):
   - ``nw:chrome:{domain}``           hash: recurring line counts of a source (7-day TTL).
-  written by the sweeper:
+  written by the group stage (``worker.stories.index`` documents each key):
+  - ``nw:grp:*``                     the grouping index (reprints, stories) of the window
+                                     ``NEWSWORKER_STORY_WINDOW``; its entries expire with it.
+  written by the sweeper and the retention:
   - ``nw:sweeper``                   string: the lock that lets one worker sweep at a time.
+  - ``nw:retention``                 string: the lock that lets one worker trim at a time.
   written by the alerts (``worker.alerts``): the deliver step, the webhook task, the API:
   - ``nw:alerts``                    stream (``NEWSWORKER_ALERTS_STREAM``): one entry per
                                      (rule, article) matched: rule, article, match (JSON).
@@ -54,6 +65,7 @@ changes nothing, and an article lands in exactly one place (processed or dead).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -68,30 +80,36 @@ from worker.delivery.protocol import HANDED_OVER, Ref
 log = structlog.get_logger("worker.delivery")
 
 # KEYS: state, payload, dead stream, inflight, then the stages' documents.
-# ARGV: submission, id, stage, reason, kind, failed_at, maxlen, inflight member.
+# ARGV: submission, id, stage, reason, kind, failed_at, state ttl (0: none), inflight member,
+# payload (at most NEWSWORKER_DEAD_PAYLOAD_BYTES of it), its full size, its sha256.
 # Writes one dead letter per (id, submission), never for an article already landed by it.
 _DEAD = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
-local payload = redis.call('GET', KEYS[2]) or ''
 local fields = {'id', ARGV[2], 'stage', ARGV[3], 'reason', ARGV[4], 'kind', ARGV[5],
-                'submission', ARGV[1], 'failed_at', ARGV[6], 'payload', payload}
+                'submission', ARGV[1], 'failed_at', ARGV[6], 'payload', ARGV[9],
+                'payload_bytes', ARGV[10], 'payload_sha256', ARGV[11]}
+redis.call('XADD', KEYS[3], '*', unpack(fields))
 if tonumber(ARGV[7]) > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
+  redis.call('SET', KEYS[1], 'dead:' .. ARGV[1], 'EX', ARGV[7])
 else
-  redis.call('XADD', KEYS[3], '*', unpack(fields))
+  redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
 end
-redis.call('SET', KEYS[1], 'dead:' .. ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[8])
 redis.call('DEL', KEYS[2], unpack(KEYS, 5))
 return 1
 """
 
-# KEYS: state, payload, inflight, then the stages' documents. ARGV: submission, inflight member.
+# KEYS: state, payload, inflight, then the stages' documents.
+# ARGV: submission, inflight member, state ttl (NEWSWORKER_RECORD_TTL; 0: none).
 _PROCESSED = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], 'processed:' .. ARGV[1], 'EX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
+end
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('DEL', KEYS[2], unpack(KEYS, 4))
 return 1
@@ -164,6 +182,11 @@ class Keys:
         return self._key("chrome")
 
     @property
+    def grouping(self) -> str:
+        """The prefix of the grouping index's keys (``worker.stories.index`` names them)."""
+        return self._key("grp")
+
+    @property
     def sweeper_lock(self) -> str:
         return self._key("sweeper")
 
@@ -188,6 +211,10 @@ class Keys:
     @property
     def alert_rules_version(self) -> str:
         return self._key("alerts", "rules-version")
+
+    @property
+    def retention_lock(self) -> str:
+        return self._key("retention")
 
 
 def inflight_member(ref: Ref) -> str:
@@ -219,6 +246,13 @@ class DeadEntry:
     submission: str
     failed_at: str
     payload: bytes
+    payload_bytes: int
+    payload_sha256: str
+
+    @property
+    def truncated(self) -> bool:
+        """Whether ``payload`` is only the start of what was submitted."""
+        return len(self.payload) < self.payload_bytes
 
 
 class Ledger:
@@ -309,11 +343,14 @@ class Ledger:
                     self.keys.inflight,
                     *self.keys.docs(ref.id, ref.submission),
                 ]
-                self._processed(keys=keys, args=[ref.submission, inflight_member(ref)], client=pipe)
+                args = [ref.submission, inflight_member(ref), self.settings.record_ttl]
+                self._processed(keys=keys, args=args, client=pipe)
             return [bool(n) for n in pipe.execute()]
 
     def dead_letter(self, ref: Ref, *, stage: str, reason: str) -> bool:
-        """Dead-letter the article with its original payload; False if it had already landed."""
+        """Dead-letter the article with its original payload (at most
+        NEWSWORKER_DEAD_PAYLOAD_BYTES of it, with its size and sha256); False if it had already
+        landed."""
         keys = [
             self.keys.state(ref.id),
             self.keys.payload(ref.id, ref.submission),
@@ -321,9 +358,11 @@ class Ledger:
             self.keys.inflight,
             *self.keys.docs(ref.id, ref.submission),
         ]
-        maxlen = self.settings.stream_maxlen
-        args = [ref.submission, ref.id, stage, reason[:2000], ref.kind, utcnow(), maxlen,
-                inflight_member(ref)]  # fmt: skip
+        payload = self.redis.get(keys[1]) or b""
+        args = [ref.submission, ref.id, stage, reason[:2000], ref.kind, utcnow(),
+                self.settings.record_ttl, inflight_member(ref),
+                payload[: self.settings.dead_payload_bytes], len(payload),
+                hashlib.sha256(payload).hexdigest()]  # fmt: skip
         return bool(self._dead(keys=keys, args=args))
 
     def settle(self, ref: Ref) -> None:
@@ -370,20 +409,29 @@ class Ledger:
         return self.redis.mget(keys) if keys else []
 
     # -- dead letters -----------------------------------------------------------------------
-    def dead_entries(self, count: int | None = None) -> Iterator[DeadEntry]:
-        last = "-"
+    def dead_entries(
+        self, count: int | None = None, *, newest_first: bool = False
+    ) -> Iterator[DeadEntry]:
+        last = "+" if newest_first else "-"
         while True:
-            batch = self.redis.xrange(self.keys.dead, min=last, max="+", count=500)
+            if newest_first:
+                batch = self.redis.xrevrange(self.keys.dead, max=last, min="-", count=500)
+            else:
+                batch = self.redis.xrange(self.keys.dead, min=last, max="+", count=500)
             if not batch:
                 return
             for entry_id, fields in batch:
                 f = {k.decode(): v for k, v in fields.items()}
                 text = {k: f.get(k, b"").decode() for k in ("id", "stage", "reason", "kind")}
+                payload = f.get("payload", b"")
                 yield DeadEntry(
                     entry_id=entry_id.decode(),
                     submission=f.get("submission", b"").decode(),
                     failed_at=f.get("failed_at", b"").decode(),
-                    payload=f.get("payload", b""),
+                    payload=payload,
+                    payload_bytes=int(f.get("payload_bytes", len(payload))),
+                    payload_sha256=f.get("payload_sha256", b"").decode()
+                    or hashlib.sha256(payload).hexdigest(),
                     **text,
                 )
                 if count is not None:

@@ -32,6 +32,8 @@ from config import Settings
 from worker.delivery import chain, runtime
 from worker.delivery.protocol import Ref, refs_of
 from worker.errors import BadArticle, SinkUnavailable
+from worker.ops import metrics
+from worker.ops.metrics import Timer
 
 log = structlog.get_logger("worker.delivery")
 
@@ -78,17 +80,22 @@ class StageTask(Task):
         dead-lettered, the others go on."""
         out = []
         for ref, item in zip(refs, items, strict=True):
-            with structlog.contextvars.bound_contextvars(article_id=ref.id):
+            with structlog.contextvars.bound_contextvars(article_id=ref.id), Timer() as took:
                 try:
                     out.append(step(ref, item))
                 except (SoftTimeLimitExceeded, redis.RedisError):
                     raise  # the batch's failure, not the article's
                 except Exception as exc:
                     self.dead_letter(ref, reason_of(exc))
+                    continue
+            if self.stage != "deliver":  # deliver's work is the batch's sink writes
+                metrics.stage_ok(self.stage, took.seconds)
         return out
 
     def dead_letter(self, ref: Ref, reason: str) -> None:
         written = runtime.current().ledger.dead_letter(ref, stage=self.stage, reason=reason)
+        if written:
+            metrics.dead_lettered(self.stage, reason)
         with structlog.contextvars.bound_contextvars(article_id=ref.id):
             log.warning("dead_lettered", stage=self.stage, reason=reason, written=written)
 

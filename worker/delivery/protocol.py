@@ -9,7 +9,7 @@ ORDINARY = "1"
 """The submission of an article's first, ordinary processing. ``--force`` gives each further
 processing a fresh random submission; a second ordinary submission of an id is a duplicate."""
 
-STAGES = ("clean", "entities", "summarize", "deliver")
+STAGES = ("clean", "entities", "summarize", "group", "deliver")
 """The order an article goes through: one Celery task each, chained in this order."""
 
 HANDED_OVER = STAGES[:-1]

@@ -1,6 +1,6 @@
 """What a worker process works with: its settings and the resources built from them (the
-ledger, the sinks, the alert rules, the learned chrome), built once at process init — the one
-way they reach the tasks.
+ledger, the sinks, the alert rules, the learned chrome, the grouping index), built once at
+process init — the one way they reach the tasks.
 
 ``start`` runs in the worker's main process at ``worker_init`` (with the settings the Celery app
 was configured from: ``settings_of``); ``after_fork`` runs in each pool
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from celery import Celery
 
     from worker.alerts.dispatch import Alerts
-    from worker.boilerplate import SourceChrome
+    from worker.clean.chrome import SourceChrome
     from worker.sinks import Sink
+    from worker.stories.index import StoryIndex
 
 CONF_KEY = "newsworker_settings"
 """Where in a Celery app's configuration the newsworker settings it was built from are."""
@@ -58,9 +59,18 @@ class Runtime:
         """Chrome learned per source, in Redis; None unless ``NEWSWORKER_LEARN_CHROME``."""
         if not self.settings.learn_chrome:
             return None
-        from worker.boilerplate import SourceChrome
+        from worker.clean.chrome import SourceChrome
 
         return SourceChrome.in_redis(self.ledger.redis, self.ledger.keys.chrome)
+
+    @functools.cached_property
+    def stories(self) -> StoryIndex | None:
+        """The grouping index shared by all workers; None unless ``NEWSWORKER_STORIES``."""
+        if not self.settings.stories:
+            return None
+        from worker.stories import story_index
+
+        return story_index(self.settings, self.ledger.redis)
 
 
 _current: Runtime | None = None

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.boilerplate import (
+from worker.clean import clean_page
+from worker.clean.chrome import (
     MemoryCounts,
     RedisCounts,
     SourceChrome,
@@ -17,7 +18,6 @@ from worker.boilerplate import (
     normalize_line,
     source_domain,
 )
-from worker.clean import clean_page
 from worker.evaluate.clean import evaluate
 from worker.schema import RawArticle
 

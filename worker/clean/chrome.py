@@ -36,14 +36,16 @@ from urllib.parse import urlsplit
 
 import redis
 
+from worker.text import fold
+
 _DIGITS = re.compile(r"\d+")
-_WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
 def normalize_line(line: str) -> str:
     """The line's words, casefolded, ё as е, every number as 0: "" when it has no letters."""
-    words = _WORD.findall(_DIGITS.sub("0", line.casefold().replace("ё", "е")))
+    words = WORD.findall(_DIGITS.sub("0", fold(line)))
     return " ".join(words) if _LETTER.search(line) else ""
 
 

@@ -1,0 +1,189 @@
+"""HTML walking: the page parsed once (lxml) and read into one line per block element, hidden
+elements left out, each line knowing its share of text in links and its block."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from lxml import etree
+from lxml.html import defs
+
+from worker.clean.lines import Line
+from worker.clean.normalize import INVISIBLE, WORD
+from worker.errors import BadArticle
+
+_BLOCK_TAGS = defs.block_tags | {"br", "title", "main", "section", "article", "header", "footer"}
+_BLOCK_TAGS |= {"nav", "aside", "figure", "figcaption", "details", "summary"}
+
+
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
+)
+
+
+def parse(html: str) -> etree._Element:
+    """The page's tree (a fragment gets a document around it)."""
+    try:
+        tree = etree.fromstring(html.encode("utf-8", "replace"), parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError):
+        tree = None
+    if tree is None:
+        raise BadArticle("unparseable HTML")
+    return tree
+
+
+def element_text(el: etree._Element) -> str:
+    return "".join(el.itertext())
+
+
+_SKIP_TAGS = {"script", "style", "noscript", "template", "select", "option", "button", "textarea"}
+_SKIP_TAGS |= {"iframe", "object", "svg", "head"}
+
+
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(el: etree._Element) -> bool:
+    style = el.get("style")
+    return el.get("hidden") is not None or bool(style and _HIDDEN.search(style))
+
+
+def _misnested(el: etree._Element, tag: str) -> bool:
+    """A button the parser made the parent of the page's paragraphs (an unclosed <button>)."""
+    return tag == "button" and el.find(".//p") is not None
+
+
+_HELD_CHARS = 2000  # a hidden element with this much text is content a script shows
+
+
+def _held(el: etree._Element) -> bool:
+    """Whether a hidden element holds the page's content (shown by a script): long text,
+    mostly not in links."""
+    chars = sum(len(t.strip()) for t in el.itertext())
+    if chars < _HELD_CHARS:
+        return False
+    linked = sum(len(t.strip()) for a in el.iter("a") for t in a.itertext())
+    return linked < 0.5 * chars
+
+
+def _counter(el: etree._Element) -> bool:
+    """A link that is only a number: a comment counter, a page number or a footnote mark."""
+    return el.tag == "a" and not len(el) and (el.text or "").strip().isdigit()
+
+
+# Elements that hold the article's body (itemprop, a content class), an <article>, a <main>: the
+# lower the rank, the more specific.
+_BODY_CLASS = re.compile(
+    r"articlebody|(?:article|post|entry|story|blog|content|main)[-_]{0,2}"
+    r"(?:body|content|text|inner|copy|entry)(?![\w-])",
+    re.IGNORECASE,
+)
+# Elements whose text is not the article's, wherever they stand: menus, insets, share buttons,
+# related links, newsletters, comments.
+_ASIDE_TAGS = {"nav", "aside", "footer", "form", "figcaption"}
+_ASIDE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:share|sharing|social|related|recommended|newsletter|subscribe|subscription"
+    r"|comments?|sidebar|breadcrumbs?|promo|advert|advertisement|ads?|banner|popup|modal|cookie"
+    r"|tags|navbar|menu|toc)(?=$|[\s_-])",
+    re.IGNORECASE,
+)
+
+
+def _roles(el: etree._Element, tag: str) -> tuple[int | None, bool]:
+    """The element's rank as a body container (None: not one) and whether it is an aside."""
+    names = el.get("class") or ""
+    if el.get("id"):
+        names = f"{names} {el.get('id')}"
+    rank = {"article": 1, "main": 2}.get(tag)
+    if el.get("itemprop") == "articleBody" or (names and _BODY_CLASS.search(names)):
+        rank = 0
+    aside = tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary")
+    return rank, aside or bool(names and _ASIDE_CLASS.search(names))
+
+
+class _Walker:
+    """The page's visible text as lines: one per block element (or <br>), whitespace collapsed
+    as a browser does, with the share of its characters in links and its block (the parent of
+    its block element)."""
+
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.stack: list[int] = [0]
+        self.serial = 0
+        self.parts: list[str] = []
+        self.link_chars = 0
+        self.containers: list[tuple[int, int]] = []  # (serial, rank) of the open containers
+        self.asides: list[int] = []  # serials of the open aside elements
+        self.items = 0  # open list items
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        text = unicodedata.normalize("NFC", "".join(self.parts))
+        text = " ".join(INVISIBLE.sub("", text).split())
+        if text:
+            block = self.stack[-2] if len(self.stack) > 1 else 0
+            line = Line(text, block, len(WORD.findall(text)))
+            line.link = min(1.0, self.link_chars / len(text))
+            line.containers = tuple(self.containers)
+            line.path = tuple(self.stack)
+            line.asides = tuple(self.asides)
+            line.item = self.items > 0
+            self.lines.append(line)
+        self.parts, self.link_chars = [], 0
+
+    def add(self, text: str | None, link: bool) -> None:
+        if text:
+            self.parts.append(text)
+            if link:
+                self.link_chars += len(text.strip())
+
+    def walk(self, el: etree._Element, link: bool = False) -> None:
+        tag = el.tag
+        if not isinstance(tag, str) or _counter(el):
+            return
+        if (tag in _SKIP_TAGS and not _misnested(el, tag)) or (_hidden(el) and not _held(el)):
+            return
+        link = link or tag == "a"
+        if tag == "br":
+            self.flush()
+            return
+        block = tag in _BLOCK_TAGS
+        rank, aside = None, False
+        if block:
+            self.flush()
+            self.serial += 1
+            self.stack.append(self.serial)
+            rank, aside = _roles(el, tag)
+            if rank is not None:
+                self.containers.append((self.serial, rank))
+            if aside:
+                self.asides.append(self.serial)
+        item = tag in ("li", "dd", "dt")
+        self.items += item
+        self.add(el.text, link)
+        for child in el:
+            self.walk(child, link)
+            self.add(child.tail, link)
+        if block:
+            self.flush()
+            self.stack.pop()
+            if rank is not None:
+                self.containers.pop()
+            if aside:
+                self.asides.pop()
+        self.items -= item
+
+
+def html_lines(tree: etree._Element) -> list[Line]:
+    """The page's lines: its <title>, then its visible text (see :class:`_Walker`)."""
+    walker = _Walker()
+    title = tree.find(".//title")
+    if title is not None and title.text:
+        walker.add(title.text, False)
+        walker.flush()
+    body = tree.find(".//body")
+    walker.walk(body if body is not None else tree)
+    walker.flush()
+    return walker.lines

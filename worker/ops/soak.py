@@ -1,0 +1,212 @@
+"""``newsworker bench --soak MINUTES``: a steady load for a long while, with retention on.
+
+A benchmark, not a test: it prints one JSON object. On a private Redis (so that its memory is
+newsworker's alone) a real worker processes articles submitted at a steady rate; records,
+state and stream entries are kept for one *window* (a tenth of the run, at least a minute:
+NEWSWORKER_RECORD_TTL and NEWSWORKER_STREAM_MAX_AGE scaled down so that a 30-minute run sees
+retention at work many times over). A consumer group reads slowly — each entry only once it is
+half a window old, so it always lags — and must still get every record. Every few seconds the
+run samples Redis's memory, the worker's resident memory (main process and pool) and the
+stream; after the first window both memories should be flat: it prints their slopes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from config import Settings, get_settings
+from worker import ingest
+
+Say = Callable[[str], None]
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) points, per hour."""
+    if len(points) < 2:
+        return 0.0
+    xs, ys = zip(*points)
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    if var == 0:
+        return 0.0
+    return 3600 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var
+
+
+def run(
+    paths: list[str],
+    minutes: float,
+    rate: float,
+    processes: int,
+    say: Say,
+    settings: Settings,
+) -> dict[str, Any]:
+    from worker import producer
+    from worker.bench import _env, load_articles
+    from worker.consumer import consume
+    from worker.delivery.ledger import Keys, connect
+    from worker.embedded import WorkerProcess, start_redis, worker_command
+
+    duration = minutes * 60
+    window = max(60.0, duration / 10)
+    home = Path(tempfile.mkdtemp(prefix="nwsoak-"))
+    private = Settings(home=home)
+    redis_proc = start_redis(private)
+    # This process's Celery app (which sends the chains) reads the environment when imported.
+    os.environ.update(NEWSWORKER_HOME=str(home), NEWSWORKER_REDIS_URL="", NEWSWORKER_BROKER_URL="")
+    get_settings.cache_clear()
+    ns = settings.model_copy(
+        update={
+            "redis_url": f"unix://{private.socket_path}?db=0",
+            "broker_url": "",
+            "key_prefix": "nwsoak",
+            "queue": "nwsoak",
+            "sinks": "redis",
+            "record_ttl": int(window),
+            "stream_max_age": window,
+            "stream_maxlen": 0,
+            "retention_interval": max(1.0, window / 12),
+            "visibility_timeout": int(window) - 1,
+            "task_time_limit": min(120.0, window / 2 - 1),
+            "metrics_port": 0,
+        }
+    )
+    client = connect(ns)
+    keys = Keys(ns)
+    stream = keys.stream
+    client.xgroup_create(stream, "slow", id="0", mkstream=True)
+    templates = load_articles(paths, min(200, max(1, int(rate * 60))))
+    log = home / "worker.log"
+    command = functools.partial(worker_command, ns, processes)
+    env = _env(
+        ns,
+        NEWSWORKER_RECORD_TTL=str(ns.record_ttl),
+        NEWSWORKER_STREAM_MAX_AGE=str(ns.stream_max_age),
+        NEWSWORKER_STREAM_MAXLEN="0",
+        NEWSWORKER_RETENTION_INTERVAL=str(ns.retention_interval),
+        NEWSWORKER_VISIBILITY_TIMEOUT=str(ns.visibility_timeout),
+        NEWSWORKER_TASK_TIME_LIMIT=str(ns.task_time_limit),
+        NEWSWORKER_METRICS_PORT="0",
+    )
+    worker = WorkerProcess(command, env, ns.effective_broker_url, log)
+    seen: set[str] = set()
+    catch_up = threading.Event()
+    stop_reading = threading.Event()
+
+    def slowly(record: dict[str, Any]) -> None:
+        """Read each entry only once it is half a window old."""
+        seen.add(record["id"])
+        landed = dt.datetime.fromisoformat(record["processed_at"]).timestamp()
+        while not catch_up.is_set() and time.time() < landed + window / 2:
+            time.sleep(0.05)
+
+    def reader() -> None:
+        while not stop_reading.is_set():
+            consume(ns, "slow", slowly, consumer="slow-1", count=50, block_ms=500)
+
+    submitted: dict[str, str] = {}
+    samples: list[dict[str, float]] = []
+    try:
+        worker.start()
+        assert worker.proc is not None
+        baseline = client.info("memory")["used_memory"]
+        threading.Thread(target=reader, name="slow-consumer", daemon=True).start()
+        say(f"soak: {minutes} min at {rate} articles/s, retention window {window:.0f} s")
+        start = time.monotonic()
+        due = 0.0
+        next_sample = 0.0
+        n = 0
+        while (elapsed := time.monotonic() - start) < duration:
+            due += rate * 0.5
+            batch = []
+            while due >= 1:
+                t = templates[n % len(templates)]
+                batch.append(ingest.Submission(f"soak-{n}-{uuid.uuid4().hex[:6]}", t.kind,
+                                               t.payload, t.origin))  # fmt: skip
+                n += 1
+                due -= 1
+            if batch:
+                submitted.update(producer.submit(batch, ns).queued)
+            if elapsed >= next_sample:
+                rss = _rss_mb(worker.proc.pid) + sum(map(_rss_mb, worker.children()))
+                group = {g["name"]: g for g in client.xinfo_groups(stream)}[b"slow"]
+                samples.append({
+                    "t": round(elapsed, 1),
+                    "redis_mb": round(client.info("memory")["used_memory"] / 2**20, 2),
+                    "worker_rss_mb": round(rss, 1),
+                    "stream_entries": client.xlen(stream),
+                    # not given yet + given and not acknowledged
+                    "slow_group_behind": (group.get("lag") or 0) + group["pending"],
+                    "keys": client.dbsize(),
+                    "inflight": client.zcard(keys.inflight),  # a backlog holds stage results
+                })  # fmt: skip
+                next_sample += max(5.0, window / 8)
+                last = samples[-1]
+                say(f"soak: {last['t']:.0f}s redis {last['redis_mb']} MB, worker "
+                    f"{last['worker_rss_mb']} MB, stream {last['stream_entries']}")  # fmt: skip
+            time.sleep(max(0.0, start + elapsed + 0.5 - time.monotonic()))
+        # Every article must reach the slow group or the dead letters (states expire with the
+        # window, so they cannot tell what landed long ago).
+        catch_up.set()
+        deadline = time.monotonic() + window + 120
+        dead: set[str] = set()
+        while time.monotonic() < deadline:
+            dead = {f[b"id"].decode() for _, f in client.xrange(keys.dead)}
+            if set(submitted) <= seen | dead:
+                break
+            time.sleep(0.5)
+        stop_reading.set()
+    finally:
+        worker.stop()
+        redis_proc.terminate()
+        redis_proc.wait(30)
+        shutil.rmtree(home, ignore_errors=True)
+    steady = [s for s in samples if s["t"] >= window]
+    redis_points = [(s["t"], s["redis_mb"]) for s in steady]
+    rss_points = [(s["t"], s["worker_rss_mb"]) for s in steady]
+    retained = rate * window  # articles whose record, state and entry are kept at a time
+    steady_mb = statistics.fmean(p[1] for p in redis_points) if redis_points else 0.0
+    per_article = (steady_mb * 2**20 - baseline) / retained if retained else 0.0
+    ids = set(submitted)
+    return {
+        "minutes": minutes,
+        "rate_articles_per_s": rate,
+        "processes": processes,
+        "window_s": window,
+        "submitted": len(submitted),
+        "processed": len(ids & seen),
+        "dead": len(ids & dead),
+        "redis_mb_steady_mean": round(steady_mb, 2),
+        "redis_mb_slope_per_h_after_first_window": round(slope_per_hour(redis_points), 2),
+        "worker_rss_mb_steady_mean": round(statistics.fmean(p[1] for p in rss_points), 1)
+        if rss_points
+        else 0.0,
+        "worker_rss_mb_slope_per_h_after_first_window": round(slope_per_hour(rss_points), 2),
+        "redis_bytes_per_retained_article": round(per_article),
+        "slow_group": {
+            "read": len(ids & seen),
+            "lost": len(ids - seen - dead),
+            "max_behind": max((s["slow_group_behind"] for s in samples), default=0),
+        },
+        "samples": samples,
+    }
