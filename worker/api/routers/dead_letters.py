@@ -37,7 +37,7 @@ def list_dead_letters(
             failed_at=e.failed_at,
             kind=e.kind,
             source=deadletters.source_of(e),
-            payload_bytes=len(e.payload),
+            payload_bytes=e.payload_bytes,
             payload=e.payload[:8000].decode("utf-8", "replace")[:2000],
         )
         for e in entries
