@@ -383,3 +383,9 @@ def test_alert_rules_through_the_api(client):
     assert bad.status_code == 422 and bad.json()["error"]["message"] == "invalid request"
     assert client.delete("/alerts/api-rule").status_code == 204
     assert client.get("/alerts/api-rule").status_code == 404
+
+
+def test_stream_ids_beyond_redis_range_are_client_errors(client):
+    big = "99999999999999999999-0"  # matches the pattern, over 64 bits
+    assert client.get("/dead-letters", params={"cursor": big}).status_code == 400
+    assert client.post(f"/dead-letters/{big}/retry").status_code == 404

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 
 from worker import pgstore
 from worker.pgstore.migrate import migrations
-from worker.schema import Entity, Mention, Record, Summary
+from worker.schema import Entity, Mention, Record, StoryRef, Summary
 
 # What the postgres sink of newsworker 0.1.0 ran (worker/sinks/postgres.py before the store).
 _V0_CREATE = """
@@ -33,6 +33,9 @@ RETURNING id
 """
 
 
+BULK = 8_000
+
+
 def _record(i: int) -> Record:
     gazprom = Entity(
         type="ORG", normal="Газпром", count=2, salience=0.9,
@@ -51,6 +54,9 @@ def _record(i: int) -> Record:
         dates=[],
         money=[],
         summary=Summary(method="lead", budget="1 sentences", text="Газпром сообщил.", sentences=[]),
+        story=StoryRef(
+            id=f"story-{i % 5}", first_id="old-0", first_seen="2026-11-20T10:00:00+00:00", size=2
+        ),
     )
 
 
@@ -70,16 +76,29 @@ def test_a_database_of_the_first_sink_is_upgraded_in_place(settings, schema):
         for r in records:
             row = (r.id, r.submission, r.processed_at, Jsonb(r.model_dump(mode="json")))
             conn.execute(_V0_UPSERT.format(schema=schema), row)
+        # ... and a table of some size (more rows than PostgreSQL has lock slots by default).
+        conn.execute(
+            f"""INSERT INTO {schema}.articles
+                SELECT 'bulk-' || n, '1', now(), jsonb_build_object(
+                         'id', 'bulk-' || n, 'text', 'Текст ' || n, 'entities', '[]'::jsonb,
+                         'summary', jsonb_build_object('text', ''))
+                  FROM generate_series(1, {BULK}) n"""
+        )
 
     upgraded = settings.model_copy(update={"postgres_schema": schema})
     with pgstore.connect(upgraded) as conn:
         applied = [r[0] for r in conn.execute("SELECT name FROM schema_migrations")]
         versions = conn.execute(
             "SELECT article_id, submission, processed_at, record FROM article_versions"
+            " WHERE article_id NOT LIKE 'bulk-%'"
         ).fetchall()
+        bulk = conn.execute(
+            "SELECT count(*), count(DISTINCT a.id) FROM article_versions v"
+            " JOIN articles a ON a.version_id = v.version_id WHERE a.id LIKE 'bulk-%'"
+        ).fetchone()
         current = conn.execute(
             "SELECT id, source, url, title, published_at, language, text, summary, entity_keys"
-            " FROM articles"
+            " FROM articles WHERE id NOT LIKE 'bulk-%'"
         ).fetchall()
         entities = conn.execute(
             "SELECT article_id, type, normal, count, salience FROM article_entities"
@@ -87,6 +106,10 @@ def test_a_database_of_the_first_sink_is_upgraded_in_place(settings, schema):
         legacy = conn.execute("SELECT to_regclass('articles_before_0001')").fetchone()
     assert applied == [name for _, name, _ in migrations()]
     assert legacy == (None,)
+    assert bulk == (BULK, BULK)
+    with pgstore.connect(upgraded) as conn:
+        stories = dict(conn.execute("SELECT id, story_id FROM articles WHERE id LIKE 'old-%'"))
+    assert stories == {r.id: r.story.id for r in records}  # type: ignore[union-attr]
     # Every row is there, its record unchanged.
     by_id = {r.id: r for r in records}
     assert sorted(v[0] for v in versions) == sorted(by_id)

@@ -6,19 +6,11 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
+import redis
+
 from config import Settings
 from worker.clean.chrome import source_domain
-from worker.delivery.ledger import DeadEntry, Ledger
-
-
-def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadEntry:
-    f = {k.decode(): v for k, v in fields.items()}
-    text = ("id", "stage", "reason", "kind", "submission", "failed_at")
-    return DeadEntry(
-        entry_id=entry_id.decode(),
-        payload=f.get("payload", b""),
-        **{k: f.get(k, b"").decode("utf-8", "replace") for k in text},
-    )
+from worker.delivery.ledger import DeadEntry, Ledger, dead_entry
 
 
 def source_of(entry: DeadEntry) -> str | None:
@@ -37,17 +29,27 @@ def source_of(entry: DeadEntry) -> str | None:
     )
 
 
+class BadEntryId(ValueError):
+    """Not an id Redis has for a stream entry (e.g. beyond 64 bits)."""
+
+
 def page(ledger: Ledger, limit: int, before: str | None) -> tuple[list[DeadEntry], str | None]:
     """Dead letters newest first; the cursor is the last entry's id."""
     top = f"({before}" if before else "+"
-    rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=limit + 1)
-    entries = [_entry(i, f) for i, f in rows[:limit]]
+    try:
+        rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=limit + 1)
+    except redis.ResponseError as exc:
+        raise BadEntryId(str(exc)) from None
+    entries = [dead_entry(i, f) for i, f in rows[:limit]]
     return entries, (entries[-1].entry_id if len(rows) > limit else None)
 
 
 def get(ledger: Ledger, entry_id: str) -> DeadEntry | None:
-    rows = ledger.redis.xrange(ledger.keys.dead, min=entry_id, max=entry_id, count=1)
-    return _entry(*rows[0]) if rows else None
+    try:
+        rows = ledger.redis.xrange(ledger.keys.dead, min=entry_id, max=entry_id, count=1)
+    except redis.ResponseError as exc:
+        raise BadEntryId(str(exc)) from None
+    return dead_entry(*rows[0]) if rows else None
 
 
 def per_source(ledger: Ledger, scan: int = 100_000) -> Counter[str | None]:
@@ -65,7 +67,7 @@ def _newest(ledger: Ledger, scan: int) -> Iterator[DeadEntry]:
         if not rows:
             return
         for entry_id, fields in rows:
-            yield _entry(entry_id, fields)
+            yield dead_entry(entry_id, fields)
         scan -= len(rows)
         top = "(" + rows[-1][0].decode()
 

@@ -288,6 +288,22 @@ class DeadEntry:
         return len(self.payload) < self.payload_bytes
 
 
+def dead_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadEntry:
+    """A dead letter as the stream holds it (``entry_id``, its fields)."""
+    f = {k.decode(): v for k, v in fields.items()}
+    text = {k: f.get(k, b"").decode() for k in ("id", "stage", "reason", "kind")}
+    payload = f.get("payload", b"")
+    return DeadEntry(
+        entry_id=entry_id.decode(),
+        submission=f.get("submission", b"").decode(),
+        failed_at=f.get("failed_at", b"").decode(),
+        payload=payload,
+        payload_bytes=int(f.get("payload_bytes", len(payload))),
+        payload_sha256=f.get("payload_sha256", b"").decode() or hashlib.sha256(payload).hexdigest(),
+        **text,
+    )
+
+
 class Ledger:
     """The articles in flight, their stage results, where they landed, and the dead letters."""
 
@@ -501,19 +517,7 @@ class Ledger:
             if not batch:
                 return
             for entry_id, fields in batch:
-                f = {k.decode(): v for k, v in fields.items()}
-                text = {k: f.get(k, b"").decode() for k in ("id", "stage", "reason", "kind")}
-                payload = f.get("payload", b"")
-                yield DeadEntry(
-                    entry_id=entry_id.decode(),
-                    submission=f.get("submission", b"").decode(),
-                    failed_at=f.get("failed_at", b"").decode(),
-                    payload=payload,
-                    payload_bytes=int(f.get("payload_bytes", len(payload))),
-                    payload_sha256=f.get("payload_sha256", b"").decode()
-                    or hashlib.sha256(payload).hexdigest(),
-                    **text,
-                )
+                yield dead_entry(entry_id, fields)
                 if count is not None:
                     count -= 1
                     if count <= 0:

@@ -24,7 +24,10 @@ def list_dead_letters(
     """Dead letters, newest first, with the reason and the original payload (cut)."""
     ledger = request.app.state.ledger
     limit = min(limit, request.app.state.settings.api_max_page_size)
-    entries, next_cursor = deadletters.page(ledger, limit, cursor)
+    try:
+        entries, next_cursor = deadletters.page(ledger, limit, cursor)
+    except deadletters.BadEntryId:
+        raise HTTPException(400, "invalid cursor") from None
     items = [
         DeadLetter(
             entry=e.entry_id,
@@ -34,7 +37,7 @@ def list_dead_letters(
             failed_at=e.failed_at,
             kind=e.kind,
             source=deadletters.source_of(e),
-            payload_bytes=len(e.payload),
+            payload_bytes=e.payload_bytes,
             payload=e.payload[:8000].decode("utf-8", "replace")[:2000],
         )
         for e in entries
@@ -47,7 +50,10 @@ def list_dead_letters(
 def retry(request: Request, entry: EntryId) -> Retried:
     """Submit the dead letter again (its original payload) and remove it from the list."""
     ledger = request.app.state.ledger
-    found = deadletters.get(ledger, entry)
+    try:
+        found = deadletters.get(ledger, entry)
+    except deadletters.BadEntryId:
+        raise HTTPException(404, f"no dead letter {entry!r}") from None
     if found is None:
         raise HTTPException(404, f"no dead letter {entry!r}")
     queued = deadletters.retry(request.app.state.settings, ledger, found)

@@ -1,6 +1,7 @@
 -- 0001: the query store. Typed tables for the analyst; every submission kept as a version.
 -- A table `articles (id, submission, processed_at, record jsonb)` left by the first postgres
--- sink is upgraded in place: its rows go through nw_ingest like new records, then it is dropped.
+-- sink is upgraded in place: renamed here, its rows go through nw_ingest like new records in
+-- 0002, then it is dropped.
 
 DO $$
 BEGIN
@@ -86,15 +87,13 @@ $$;
 CREATE FUNCTION nw_entity_key(type text, normal text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT type || ':' || replace(lower(normal), 'ё', 'е') $$;
 
--- Make version `vid` its article's current row (typed columns, entities) unless a version
--- processed later is current (or always, with `force`); true if it did. The row lock the
--- upsert takes serialises concurrent writers of one article.
-CREATE FUNCTION nw_make_current(vid bigint, force boolean) RETURNS boolean
+-- Make version `vid` its article's current row (typed columns, entities); the number of
+-- versions kept is counted afresh.
+CREATE FUNCTION nw_make_current(vid bigint) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   rec jsonb;
   aid text;
-  done text;
 BEGIN
   SELECT record, article_id INTO rec, aid FROM article_versions WHERE version_id = vid;
   INSERT INTO articles AS a (id, version_id, submission, versions, url, canonical_url, source,
@@ -111,24 +110,18 @@ BEGIN
     FROM article_versions v WHERE v.version_id = vid
   ON CONFLICT (id) DO UPDATE
      SET version_id = EXCLUDED.version_id, submission = EXCLUDED.submission,
-         versions = CASE WHEN force THEN EXCLUDED.versions ELSE a.versions + 1 END,
-         url = EXCLUDED.url, canonical_url = EXCLUDED.canonical_url, source = EXCLUDED.source,
+         versions = EXCLUDED.versions, url = EXCLUDED.url,
+         canonical_url = EXCLUDED.canonical_url, source = EXCLUDED.source,
          title = EXCLUDED.title, published_at = EXCLUDED.published_at,
          processed_at = EXCLUDED.processed_at, language = EXCLUDED.language,
          story_id = EXCLUDED.story_id, summary = EXCLUDED.summary, text = EXCLUDED.text,
-         entity_keys = EXCLUDED.entity_keys
-   WHERE force OR a.processed_at <= EXCLUDED.processed_at
-  RETURNING id INTO done;
-  IF done IS NULL THEN
-    RETURN false;
-  END IF;
+         entity_keys = EXCLUDED.entity_keys;
   DELETE FROM article_entities WHERE article_id = aid;
   INSERT INTO article_entities (article_id, type, normal, count, salience, dated_at)
   SELECT aid, e->>'type', e->>'normal', sum((e->>'count')::integer),
          max((e->>'salience')::real), (SELECT dated_at FROM articles WHERE id = aid)
     FROM jsonb_array_elements(coalesce(rec->'entities', '[]')) e
    GROUP BY e->>'type', e->>'normal';
-  RETURN true;
 END $$;
 
 -- Store one record (the sink's JSON): a new version if its (id, submission) is new; it becomes
@@ -137,18 +130,21 @@ CREATE FUNCTION nw_ingest(rec jsonb) RETURNS boolean
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   vid bigint;
+  processed timestamptz := (rec->>'processed_at')::timestamptz;
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('nw-article:' || (rec->>'id')));
   INSERT INTO article_versions (article_id, submission, processed_at, record)
-  VALUES (rec->>'id', coalesce(rec->>'submission', '1'), (rec->>'processed_at')::timestamptz,
-          rec)
+  VALUES (rec->>'id', coalesce(rec->>'submission', '1'), processed, rec)
   ON CONFLICT (article_id, submission) DO NOTHING
   RETURNING version_id INTO vid;
   IF vid IS NULL THEN
     RETURN false;
   END IF;
-  IF NOT nw_make_current(vid, false) THEN
+  IF EXISTS (SELECT 1 FROM articles WHERE id = rec->>'id' AND processed_at > processed) THEN
     -- an older submission landing late: kept as a version only
     UPDATE articles SET versions = versions + 1 WHERE id = rec->>'id';
+  ELSE
+    PERFORM nw_make_current(vid);
   END IF;
   RETURN true;
 END $$;
@@ -161,6 +157,7 @@ DECLARE
   vid bigint;
   latest bigint;
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('nw-article:' || aid));
   SELECT version_id INTO vid FROM article_versions WHERE article_id = aid AND submission = sub;
   IF vid IS NULL THEN
     RETURN;
@@ -170,17 +167,10 @@ BEGIN
   SELECT version_id INTO latest FROM article_versions WHERE article_id = aid
    ORDER BY processed_at DESC, version_id DESC LIMIT 1;
   IF latest IS NOT NULL THEN
-    PERFORM nw_make_current(latest, true);
+    PERFORM nw_make_current(latest);
   END IF;
 END $$;
 
-DO $$
-BEGIN
-  IF to_regclass('articles_before_0001') IS NOT NULL THEN
-    PERFORM nw_ingest(record || jsonb_build_object(
-                        'id', id, 'submission', submission,
-                        'processed_at', to_jsonb(processed_at)))
-       FROM articles_before_0001 ORDER BY processed_at, id;
-    DROP TABLE articles_before_0001;
-  END IF;
-END $$;
+-- The first sink's rows (articles_before_0001) are converted by 0002, once its functions
+-- stand (edited after 0001 first shipped: its conversion, with a lock per article, could run
+-- out of lock slots on a large table; a database that already ran it has no such table left).
