@@ -145,10 +145,11 @@ class Settings(BaseSettings):
         200_000, description="Clean text longer than this is dead-lettered."
     )
     min_text_chars: int = Field(
-        80,
+        40,
         ge=0,
-        description="Clean text shorter than this is dead-lettered (too short after cleaning: "
-        "an error page, a paywall, a stub); 0 turns the check off.",
+        description="Clean text shorter than this (about one short sentence) is dead-lettered "
+        "as too short after cleaning (an empty page, an error or cookie notice, a stub); 0 "
+        "turns the check off.",
     )
     learn_chrome: bool = Field(
         True,

@@ -292,13 +292,13 @@ def test_titles_lose_site_names_and_sections(title, h1, headline):
 
 def test_a_page_too_short_after_cleaning_is_refused():
     stub = page("<title>Page not found</title>", f"{NAV}<main><p>Sorry, this page has moved.</p>")
-    with pytest.raises(BadArticle, match="too short after cleaning: 27 chars < 80"):
-        clean(stub, min_text_chars=80)
+    with pytest.raises(BadArticle, match="too short after cleaning: 27 chars < 40"):
+        clean(stub, min_text_chars=40)
     assert clean(stub).text == "Sorry, this page has moved."  # the stage's default: no gate
 
-    settings = Settings(min_text_chars=80)
+    settings = Settings()
     with pytest.raises(BadArticle, match="too short after cleaning"):
         pipeline.run_clean("stub", "1", "html", stub, settings)
-    assert Settings().min_text_chars == 80  # the documented default
+    assert settings.min_text_chars == 40  # the documented default
     long_enough = pipeline.run_clean("ok", "1", "html", _article_with_insets(), settings)
     assert long_enough.clean.text.startswith(PARAGRAPHS[0])

@@ -59,7 +59,7 @@ def language_identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str, sample: int = 20_000) -> str:
+def detect_language(text: str, sample: int = 1_500) -> str:
     """The ISO 639-1 code of the language of (the start of) ``text``, e.g. 'ru', 'uk', 'en';
     'und' when it has too few letters or the model is unsure."""
     text = text[:sample]

@@ -3,6 +3,7 @@ elements left out, each line knowing its share of text in links and its block.""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -95,11 +96,16 @@ def _roles(el: etree._Element, tag: str) -> tuple[int | None, bool]:
     names = el.get("class") or ""
     if el.get("id"):
         names = f"{names} {el.get('id')}"
-    rank = {"article": 1, "main": 2}.get(tag)
-    if el.get("itemprop") == "articleBody" or (names and _BODY_CLASS.search(names)):
-        rank = 0
-    aside = tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary")
-    return rank, aside or bool(names and _ASIDE_CLASS.search(names))
+    body, aside = _named(names) if names else (False, False)
+    rank = 0 if body or el.get("itemprop") == "articleBody" else {"article": 1, "main": 2}.get(tag)
+    aside = aside or tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary")
+    return rank, aside
+
+
+@functools.lru_cache(maxsize=4096)
+def _named(names: str) -> tuple[bool, bool]:
+    """Whether class and id names say a body container, an aside (a page repeats its names)."""
+    return bool(_BODY_CLASS.search(names)), bool(_ASIDE_CLASS.search(names))
 
 
 class _Walker:
