@@ -21,7 +21,7 @@ from conftest import Worker, namespace, newsworker, settings_overrides
 
 from config import Settings
 from worker.delivery.ledger import Keys, Ledger
-from worker.embedded import redis_server_binary
+from worker.embedded import WorkerProcess, redis_server_binary
 
 
 def write_articles(path: Path, n: int, dev_pages: list[dict], tag: str) -> list[str]:
@@ -103,20 +103,29 @@ def where_are(settings: Settings, ids: list[str]) -> list[tuple]:
     return out
 
 
-def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
-    env = namespace(sinks="redis,postgres", task_time_limit=15, visibility_timeout=20)
+def kill_9_mid_batch(
+    tmp_path: Path, env: dict[str, str], ids: list[str], processed: int
+) -> tuple[Counter[str], WorkerProcess]:
+    """Submit ``ids`` (written to batch.jsonl) to a worker, kill -9 it (main process and pool)
+    once ``processed`` have landed, start a second worker: how they all landed, and the second."""
     settings = Settings(**settings_overrides(env))
-    ids = write_articles(tmp_path / "batch.jsonl", 200, dev_pages, "kill")
     first = Worker(tmp_path / "w1.log", concurrency=2, env=env).start()
-    submit_until(env, tmp_path / "batch.jsonl", ids, first, processed=20)
+    submit_until(env, tmp_path / "batch.jsonl", ids, first, processed=processed)
     os.killpg(first.proc.pid, signal.SIGKILL)  # the main process and its pool, mid-batch
     first.proc.wait()
     assert landed(settings, ids)["pending"] > 0  # it really died with work left
     second = Worker(tmp_path / "w2.log", concurrency=2, env=env).start()
     try:
-        counts = wait_landed(settings, ids, timeout=300)
+        return wait_landed(settings, ids, timeout=300), second
     finally:
         second.stop()
+
+
+def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
+    env = namespace(sinks="redis,postgres", task_time_limit=15, visibility_timeout=20)
+    settings = Settings(**settings_overrides(env))
+    ids = write_articles(tmp_path / "batch.jsonl", 200, dev_pages, "kill")
+    counts, second = kill_9_mid_batch(tmp_path, env, ids, processed=20)
     assert counts == Counter(processed=200), (counts, where_are(settings, ids), second.tail())
     assert stream_ids(settings) == Counter({i: 1 for i in ids})
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})

@@ -8,12 +8,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 from collections import Counter
 
 import pytest
 from conftest import SAMPLE, Worker, json_lines, namespace, newsworker, settings_overrides
-from test_delivery import landed, stream_ids, submit_until, wait_landed, write_articles
+from test_delivery import kill_9_mid_batch, stream_ids, write_articles
 
 from config import Settings
 from worker.ingest import derive_id
@@ -78,15 +77,6 @@ def test_kill_9_mid_batch_on_rabbitmq(tmp_path, dev_pages, rabbit_env):
     env = rabbit_env
     settings = Settings(**settings_overrides(env))
     ids = write_articles(tmp_path / "batch.jsonl", 80, dev_pages, "rkill")
-    first = Worker(tmp_path / "w1.log", concurrency=2, env=env).start()
-    submit_until(env, tmp_path / "batch.jsonl", ids, first, processed=10)
-    os.killpg(first.proc.pid, signal.SIGKILL)  # the main process and its pool, mid-batch
-    first.proc.wait()
-    assert landed(settings, ids)["pending"] > 0  # it really died with work left
-    second = Worker(tmp_path / "w2.log", concurrency=2, env=env).start()
-    try:
-        counts = wait_landed(settings, ids, timeout=300)
-    finally:
-        second.stop()
+    counts, second = kill_9_mid_batch(tmp_path, env, ids, processed=10)
     assert counts == Counter(processed=80), second.tail()
     assert stream_ids(settings) == Counter({i: 1 for i in ids})

@@ -31,22 +31,6 @@ def _nul_in(value: object) -> bool:
     return False
 
 
-_DISCARD = "DELETE FROM {table} WHERE id = %s AND submission = %s"
-
-MAX_ID_BYTES = 2000
-"""Longer ids do not fit the primary key's index (a B-tree entry is at most ~2.7 kB)."""
-
-
-def _nul_in(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_nul_in(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_nul_in(v) for v in value)
-    return False
-
-
 class PostgresSink:
     name = "postgres"
 
