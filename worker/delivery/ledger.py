@@ -203,6 +203,7 @@ class Keys:
         """The prefix of the grouping index's keys (``worker.stories.index`` names them)."""
         return self._key("grp")
 
+    @property
     def queue_lists(self) -> list[str]:
         """The broker's lists of the queue, one per priority step (kombu's names)."""
         queue = self.settings.queue
