@@ -77,10 +77,11 @@ def _record(page: dict) -> dict:
 
 
 def _records(settings) -> dict[str, dict]:
-    from worker.delivery.ledger import Keys, connect
+    from worker.delivery.ledger import Keys, connect, id_key
 
     client = connect(settings)
-    prefix = Keys(settings).record("")
+    one = Keys(settings).record("x")  # the record keys: a prefix, then a key of the id
+    prefix = one.removesuffix(id_key("x"))
     out = {}
     for key in client.scan_iter(prefix + "*", count=1000):
         rec = json.loads(client.get(key))
