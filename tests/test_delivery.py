@@ -175,7 +175,7 @@ def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev
             time.sleep(0.05)
         answering = time.monotonic()
         # Alone this takes 1-3 s; in the full suite it was measured at 5.0 s, so the bound here
-        # is 15 s (issue 12 asks 5 s: see docs/measurements.md, not yet held under load).
+        # is 15 s (issue 12 asks 5 s: not yet held under load; README, delivery guarantees).
         while not set(ledger.redis.scan_iter(ledger.keys.deliveries("*"))) - before:
             assert time.monotonic() - answering < 15, "no task started 15 s after Redis came back"
             time.sleep(0.1)
