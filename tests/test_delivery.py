@@ -134,7 +134,8 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
 
 @pytest.mark.xfail(
     reason="open bug (issue 12): since the stage priorities and the group stage were merged, the "
-    "worker sometimes takes no new message after a Redis restart (every full-suite run, 1 in 5 alone)",
+    "worker sometimes takes no new message after a Redis restart "
+    "(every full-suite run, 1 in 5 alone)",
     strict=False,
 )
 def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev_pages):
