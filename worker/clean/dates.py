@@ -45,7 +45,7 @@ def _iso(year: int, month: int, day: int) -> str | None:
     return date.isoformat() if 1990 <= year <= dt.date.today().year + 1 else None
 
 
-def _find_date(text: str, iso: bool = True) -> str | None:
+def find_date(text: str, iso: bool = True) -> str | None:
     """The first date written in ``text`` (ISO, dd.mm.yyyy, "5 января 2012", "May 5, 2012")."""
     found = []
     if iso and (m := _ISO_DATE.search(text)):
@@ -70,7 +70,7 @@ def _url_date(url: str | None) -> str | None:
 def _meta_date(tree: etree._Element, meta: dict[str, str], url: str | None) -> str | None:
     """The publication date from the <meta> tags or the page's URL (as given, else canonical)."""
     for key in _DATE_KEYS:
-        if key in meta and (date := _find_date(meta[key])):
+        if key in meta and (date := find_date(meta[key])):
             return date
     canonical = tree.xpath('string(//link[@rel="canonical"]/@href)')
     return _url_date(url) or _url_date(meta.get("og:url")) or _url_date(canonical)
@@ -81,7 +81,7 @@ def _marked_date(tree: etree._Element) -> str | None:
     its attribute has one)."""
     for el in tree.xpath('//*[@itemprop="datePublished"]|//time'):
         value = el.get("datetime") or el.get("content")
-        if date := iso_datetime(value) or _find_date(value or element_text(el)):
+        if date := iso_datetime(value) or find_date(value or element_text(el)):
             return date
     return None
 
@@ -90,7 +90,7 @@ def _text_date(lines: list[Line], span: tuple[int, int], near: bool = True) -> s
     """The first date written in a short line above the body, else below it; or, when not
     ``near``, anywhere on the page (a site's header often shows today's date)."""
     for line in around(lines, span) if near else lines:
-        if line.meta and (date := _find_date(line.text, iso=False)):
+        if line.meta and (date := find_date(line.text, iso=False)):
             return date
     return None
 

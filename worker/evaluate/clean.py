@@ -13,10 +13,10 @@ With ``anchors`` (the ``eval`` extra), trafilatura (default settings, ``extract(
 and readability-lxml (``Document(html).summary()`` as text, a line break after each block) run
 on the same pages in the same process, timed and scored the same way. ``metadata`` compares,
 where the file has gold (``gold_meta``; DAnIEL: ``gold_title`` and the crawl's ``date``), the
-title (exact, whitespace normalised), the published date (its day; its minute where gold has a
-time) and the authors (the same names, any order); each is the share of the pages whose gold has
-it. trafilatura's metadata comes from its ``extract_metadata`` (not timed); readability gives a
-title only.
+title (exact up to whitespace and typography: curly quotes, "？", "…"), the published date (its
+day; its minute where gold has a time) and the authors (the same names, any order); each is the
+share of the pages whose gold has it. trafilatura's metadata comes from its
+``extract_metadata`` (not timed); readability gives a title only.
 
 Edge cases, per page:
 
@@ -43,6 +43,7 @@ import json
 import re
 import statistics
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -178,8 +179,13 @@ def gold_meta(page: dict) -> Meta:
     return Meta(page.get("gold_title"), published)
 
 
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def _squash(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """A title as compared: whitespace normalised, typography folded (NFKC: "？" as "?", "…" as
+    "..."; curly quotes as straight ones), as a gold typed on a keyboard has them."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").translate(_QUOTES).split())
 
 
 def _instant(value: str) -> dt.datetime | None:

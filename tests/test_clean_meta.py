@@ -1,0 +1,79 @@
+"""Page metadata (title, date, author, language): each test is a small excerpt of a page of the
+dev sets (``../shared/eval/clean``), cut to the structure that failed."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.clean import clean
+from worker.schema import RawArticle
+
+BODY = (
+    "<p>Electric cars have come a long way in the past decade, and the choice of models is wider "
+    "than it has ever been for buyers at every budget.</p>"
+    "<p>Range, charging speed and price are the three numbers most buyers compare first, and "
+    "each of them has improved year after year.</p>"
+    "<p>This guide walks through what to look for before you buy, new or used, and where the "
+    "real costs of owning one hide.</p>"
+)
+
+
+def page(head: str, body: str) -> RawArticle:
+    return RawArticle(html=f"<html><head>{head}</head><body>{body}</body></html>")
+
+
+# --- titles ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "top", "title"),
+    [
+        # wcxb/dev/4053: the SEO title and JSON-LD headline word it otherwise than the <h1>
+        # the reader sees; they agree on half the words
+        (
+            "<title>Full EV Cars in 2025: Best Models, Range &amp; Buying Guide</title>"
+            '<meta property="og:title" content="Full EV Cars in 2025: Best Models, Range & '
+            'Buying Guide">',
+            "<h1>Full EV Cars: 2025 Guide to Fully Electric Vehicles</h1>",
+            "Full EV Cars: 2025 Guide to Fully Electric Vehicles",
+        ),
+        # wcxb/dev/0126: the first <h1> is the site's logo, a link home; og:site_name names it
+        (
+            "<title>Certificate vs Certification | Stanford Online</title>"
+            '<meta property="og:site_name" content="Stanford Online">',
+            '<h1 class="site-name"><a href="/" rel="home"><span>Stanford Online</span></a></h1>'
+            "<h1>Certificate vs Certification</h1>",
+            "Certificate vs Certification",
+        ),
+        # wcxb/dev/0441: the same logo <h1>, linked to the blog's home page, no og:site_name
+        (
+            "<title>Engora Data Blog: Small adventures with small language models</title>"
+            '<meta property="og:title" content="Small adventures with small language models">',
+            "<h1><a href='https://blog.engora.com/'>Engora Data Blog</a></h1>"
+            "<h1>Small is the new large</h1>",
+            "Small adventures with small language models",
+        ),
+        # wcxb/dev/4624: a two-word og:title that the <title> repeats before the site's name
+        (
+            "<title>Local Trails - Blue Line Bike Lab Houston Texas</title>"
+            '<meta property="og:title" content="Local Trails">',
+            "",
+            "Local Trails",
+        ),
+        # wcxb/dev/4475: an <h1> in capitals (the site's style) is not preferred to the title
+        (
+            "<title>Best Drip Coffee Maker 2026: Buying Tips From Coffee Pros</title>",
+            "<h1>BEST DRIP COFFEE MAKER IN 2026: BUYING TIPS FROM COFFEE PROS</h1>",
+            "Best Drip Coffee Maker 2026: Buying Tips From Coffee Pros",
+        ),
+        # wcxb/dev/0330: the byline inside the <h1> ("Posted on July 1, 2024 by …")
+        (
+            "<title>Top Strategies to Optimize Blockchain Performance and Security</title>",
+            "<h1>Top Strategies to Optimize Blockchain Performance and Security Posted on "
+            "July 1, 2024 by infuy</h1>",
+            "Top Strategies to Optimize Blockchain Performance and Security",
+        ),
+    ],
+)
+def test_the_headline_by_agreement_of_title_og_and_h1(head, top, title):
+    assert clean(page(head, f"{top}<article>{BODY}</article>")).title == title
