@@ -77,3 +77,28 @@ def page(head: str, body: str) -> RawArticle:
 )
 def test_the_headline_by_agreement_of_title_og_and_h1(head, top, title):
     assert clean(page(head, f"{top}<article>{BODY}</article>")).title == title
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+def test_a_publication_date_meta_under_another_name_the_earliest_wins():
+    # wcxb/dev/4512: no article:published_time; "published-date" is the article's, while
+    # "published-time" is the time the page was rendered
+    head = (
+        "<title>Emerging technologies to tackle climate change</title>"
+        '<meta name="published-time" content="2026-03-09T08:45:32.183Z">'
+        '<meta name="modified-date" content="2024-07-30">'
+        '<meta name="published-date" content="2021-02-16">'
+    )
+    assert clean(page(head, f"<article>{BODY}</article>")).published_at == "2021-02-16"
+
+
+def test_a_page_that_gives_only_its_last_change_is_dated_by_it():
+    # wcxb/dev/4271: article:modified_time is the only date the page has
+    head = (
+        "<title>Portfolio work</title>"
+        '<meta property="article:modified_time" content="2023-06-12T16:04:11+00:00">'
+    )
+    cleaned = clean(page(head, f"<article>{BODY}</article>"))
+    assert cleaned.published_at == cleaned.modified_at == "2023-06-12T16:04:11+00:00"

@@ -67,11 +67,22 @@ def _url_date(url: str | None) -> str | None:
     return _iso(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
+# Other names sites give the publication date's <meta> ("published-date", "parsely-pub-date")
+_PUBLISHED_KEY = re.compile(r"(?:^|\W)pub(?:lish(?:ed)?)?\W?(?:date|time)(?:$|\W)")
+
+
 def _meta_date(tree: etree._Element, meta: dict[str, str], url: str | None) -> str | None:
     """The publication date from the <meta> tags or the page's URL (as given, else canonical)."""
     for key in _DATE_KEYS:
         if key in meta and (date := find_date(meta[key])):
             return date
+    named = [
+        date
+        for key, value in meta.items()
+        if _PUBLISHED_KEY.search(key) and (date := iso_datetime(value) or find_date(value))
+    ]
+    if named:  # they may disagree (a "published-time" that is the page's rendering): the first
+        return min(named, key=lambda date: date[:10])
     canonical = tree.xpath('string(//link[@rel="canonical"]/@href)')
     return _url_date(url) or _url_date(meta.get("og:url")) or _url_date(canonical)
 

@@ -36,7 +36,11 @@ def clean_html(html: str, url: str | None = None, chrome: set[str] | None = None
     parts.lines = [line.text for line in page]
     parts.meta = found
     parts.author = (parts.meta.authors or [None])[0] or page_author(tree, meta, lines, parts.span)
-    parts.date = parts.meta.published or page_date(tree, meta, url, lines, parts.span)
+    parts.date = (
+        parts.meta.published
+        or page_date(tree, meta, url, lines, parts.span)
+        or parts.meta.modified  # a page that gives only its last change: its latest date
+    )
     return parts
 
 
