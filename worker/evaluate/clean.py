@@ -59,6 +59,7 @@ from worker.clean.chrome import SourceChrome, source_domain
 from worker.errors import BadArticle
 from worker.evaluate import counted
 from worker.schema import Clean, RawArticle
+from worker.text import load_language_model
 
 _TOKEN = re.compile(r"\w+")
 
@@ -130,7 +131,7 @@ def _clean(page: dict, input: str, chrome: SourceChrome | None) -> Clean | None:
             raw = RawArticle(html=page["html"], url=page.get("url"))
         else:
             raw = RawArticle(text=page["page_text"])
-        result, lines = clean_page(raw, chrome=known)
+        result, lines = clean_page(raw, chrome=known, languages=load_language_model())
     except (BadArticle, ValueError):  # ValueError: pydantic rejects an empty page
         return None
     if chrome and domain:
@@ -363,6 +364,7 @@ def evaluate(
         raise ValueError(f"input must be 'html' or 'text', not {input!r}")
     pages = list(read_pages(Path(path)))
     warm_up()  # a worker pays the one-off loading once per process, not per page
+    load_language_model()
     chrome = SourceChrome.in_memory() if replay else None
     texts: list[str] = []
     metas: list[Meta | None] = []
