@@ -102,3 +102,50 @@ def test_a_page_that_gives_only_its_last_change_is_dated_by_it():
     )
     cleaned = clean(page(head, f"<article>{BODY}</article>"))
     assert cleaned.published_at == cleaned.modified_at == "2023-06-12T16:04:11+00:00"
+
+
+# --- authors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "top", "author"),
+    [
+        # wcxb/dev/4860: the byline is a link to the author's page, its slug the name
+        (
+            "<title>Best Website Builders for Small Business in 2026</title>",
+            '<h1>Best Website Builders for Small Business in 2026</h1><div class="summary">'
+            '<a href="https://www.thesmallbusinessexpo.com/author/zach-lezberg/" '
+            'class="the-author"><span>Zach Lezberg</span></a> | <span>Updated</span></div>',
+            "Zach Lezberg",
+        ),
+        # readability/firefox-nightly-blog: the slug is a user name ("mconleymozilla-com")
+        (
+            "<title>These Weeks in Firefox: Issue 85</title>",
+            '<h1>These Weeks in Firefox: Issue 85</h1><address><a href="https://blog.nightly.'
+            'mozilla.org/author/mconleymozilla-com/" title="Posts by Mike Conley">Mike Conley'
+            "</a></address>",
+            "Mike Conley",
+        ),
+        # wcxb/dev/4030: the name only in a <meta> of a mailing tool ("sailthru.author")
+        (
+            '<title>The 5 Best Gooseneck Kettles</title><meta name="sailthru.author" '
+            'content="Jesse Porter">',
+            "<h1>The 5 Best Gooseneck Kettles</h1>",
+            "Jesse Porter",
+        ),
+    ],
+)
+def test_the_author_from_a_byline_link_or_another_meta(head, top, author):
+    cleaned = clean(page(head, f"{top}<article>{BODY}</article>"))
+    assert (cleaned.author, cleaned.authors) == (author, [author])
+
+
+def test_a_link_to_an_author_page_that_does_not_name_the_author_is_no_byline():
+    # wcxb/dev/4295: "Learn More" links to /author/paramita-ghosh/
+    top = (
+        '<h1>Data strategy</h1><a href="https://example.com/author/paramita-ghosh/">Learn More</a>'
+    )
+    assert (
+        clean(page("<title>Data strategy</title>", f"{top}<article>{BODY}</article>")).author
+        is None
+    )
