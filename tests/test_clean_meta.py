@@ -149,3 +149,15 @@ def test_a_link_to_an_author_page_that_does_not_name_the_author_is_no_byline():
         clean(page("<title>Data strategy</title>", f"{top}<article>{BODY}</article>")).author
         is None
     )
+
+
+def test_an_ordinal_date_in_a_byline_above_the_body():
+    # wcxb/dev/0245: "September 1st, 2023 By Emily Norwood" under the <h1>, no date metadata
+    top = (
+        "<h1>The best tutoring franchises of 2024</h1>"
+        "<div>September 1st, 2023 By Emily Norwood</div>"
+    )
+    raw = page(
+        "<title>The best tutoring franchises of 2024</title>", f"{top}<article>{BODY}</article>"
+    )
+    assert clean(raw).published_at == "2023-09-01"

@@ -97,11 +97,16 @@ def _marked_date(tree: etree._Element) -> str | None:
     return None
 
 
+_DATELINE_WORDS = 8  # a line this short with a whole date in it ("September 1st, 2023 By …")
+
+
 def _text_date(lines: list[Line], span: tuple[int, int], near: bool = True) -> str | None:
     """The first date written in a short line above the body, else below it; or, when not
     ``near``, anywhere on the page (a site's header often shows today's date)."""
     for line in around(lines, span) if near else lines:
-        if line.meta and (date := find_date(line.text, iso=False)):
+        if (line.meta or line.words <= _DATELINE_WORDS) and (
+            date := find_date(line.text, iso=False)
+        ):
             return date
     return None
 
