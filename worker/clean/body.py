@@ -110,6 +110,8 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
         return Parts(title, None, [ln.text for ln in lines if not (ln.chrome or ln.listed)])
     # The article comes before comments, rules and teasers: the first stretch that scores at
     # least half the best one.
+    if dom:  # prose in a form, a menu or an inset (a newsletter's pitch) is not the article's
+        segments = _outside_asides(lines, segments)
     best = max(total for _, _, total in segments)
     start, stop, _ = next(s for s in segments if s[2] >= _FIRST_SHARE * best)
     keep = _same_block(lines, start, stop) if dom else list(range(start, stop))
@@ -142,6 +144,25 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
         text for i, (key, text) in enumerate(body) if not _repeated(key, body[i + 1 : i + 4])
     ]
     return Parts(title, subtitle, paragraphs, span=(start, keep[-1] + 1))
+
+
+def _outside_asides(
+    lines: list[Line], segments: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """The stretches' scores less the words of their prose lines in an aside; an "aside" that
+    holds most of the page's prose is not one (a page-wide <form>, a class name misread)."""
+    held: Counter[int] = Counter()
+    for line in lines:
+        if line.body:
+            for aside in line.asides:
+                held[aside] += line.words
+    total = sum(line.words for line in lines if line.body)
+    asides = {a for a, n in held.items() if n < _CONTAINED_SHARE * total}
+    weighed = [
+        (a, b, score - sum(ln.words for ln in lines[a:b] if ln.body and asides & set(ln.asides)))
+        for a, b, score in segments
+    ]
+    return weighed if max(s[2] for s in weighed) > 0 else segments
 
 
 def _container(lines: list[Line], keep: list[int]) -> int | None:
