@@ -17,6 +17,7 @@ _FIRST_SHARE = 0.5  # take the first stretch that scores at least this share of 
 _COST_LINKED = 8.0
 _INSET_LINES = 15  # an inset in the body's block (ad, related links) has at most so many lines
 _CONTAINED_SHARE = 0.6  # a body container holds at least this share of the body's prose
+_SPLIT_GROWTH = 2.0  # an outer container of the same kind with this many times its prose
 
 
 @dataclass
@@ -180,7 +181,19 @@ def _container(lines: list[Line], keep: list[int]) -> int | None:
     found = [c for c, n in words.items() if n >= _CONTAINED_SHARE * total]
     if not found:
         return None
-    return min(found, key=lambda c: (c[1], -c[0]))[0]
+    chosen = min(found, key=lambda c: (c[1], -c[0]))
+    # the article split into several containers of one kind (a part between each two figures),
+    # all in one more of that kind: the outer one, when it holds far more of the page's prose
+    held: Counter[tuple[int, int]] = Counter()
+    for line in lines:
+        if line.body:
+            for container in line.containers:
+                held[container] += line.words
+    outer = [c for c in held if c[1] == chosen[1] and c[0] < chosen[0]]
+    for container in sorted(outer, key=lambda c: -c[0]):
+        if held[container] >= _SPLIT_GROWTH * held[chosen]:
+            return container[0]
+    return chosen[0]
 
 
 def _common_block(lines: list[Line], keep: list[int]) -> int | None:
