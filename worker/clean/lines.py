@@ -28,7 +28,7 @@ _LINKED = 0.5  # a line with this share of its characters in links is a link
 _TEASER_LINKS = 0.2  # share of a block's text in its links when it lists teasers
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     text: str
     block: int
@@ -85,11 +85,12 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
     for line in out:
         text, words = line.text, line.words
         # section markers, buttons and legal lines end the article: they cost more
-        line.boundary = bool(MARKER.fullmatch(text) or CHROME_WORDS.search(text))
+        low = text.lower()
+        line.boundary = bool(MARKER.fullmatch(low) or CHROME_WORDS.search(low))
         # a line the source's other pages have too is chrome (it stays where it is: it still
         # separates what is above it from what is below)
         known = bool(chrome) and line_hash(text) in chrome
-        line.chrome = known or line.boundary or bool(CHROME_LINE.fullmatch(text))
+        line.chrome = known or line.boundary or bool(CHROME_LINE.fullmatch(low))
         line.meta = words <= 8 and bool(LINE_DATE.search(text))
         line.body = (
             words >= BODY_WORDS
