@@ -255,6 +255,29 @@ def test_an_article_split_into_several_body_containers_is_kept_whole():
     assert "Walmart" not in text
 
 
+# wcxb/dev/2684 (digitalocean.com, 2025): "javascript" marked a line as chrome wherever it stood,
+# so a tutorial's paragraphs about JavaScript ended the article (recall 0.53).
+def test_a_paragraph_about_javascript_is_the_articles_a_request_to_enable_it_is_not():
+    paragraphs = [
+        "n8n is an open-source, node-based workflow automation platform where each step in a "
+        "workflow is represented as a node.",
+        "Code nodes in n8n let you write custom JavaScript inside your workflow when no built-in "
+        "node does the job.",
+        "Basic workflows require no coding, but having JavaScript or API knowledge helps you "
+        "build more advanced automations.",
+        "Each node can trigger actions, process and transform data, call APIs, or apply logic "
+        "to build powerful workflows.",
+    ]
+    raw = page(
+        "<title>n8n: A Guide to Workflow Automation</title>",
+        f"{NAV}<div><h1>n8n: A Guide to Workflow Automation</h1>"
+        f"{''.join(f'<p>{p}</p>' for p in paragraphs)}</div>"
+        "<noscript></noscript><div><p>Please enable JavaScript to use all the features of this "
+        "site.</p></div>",
+    )
+    assert clean(raw).text.split("\n\n") == paragraphs
+
+
 # --- metadata --------------------------------------------------------------------------------
 
 JSON_LD = {

@@ -47,11 +47,15 @@ CHROME_LINE = re.compile(
     r"|(?:теги|метки|tags|просмотров|комментариев|рейтинг|источник|фото|видео|автор)\s*:.{0,200}"
     r"|(?:фото|photo)\b.{0,80}",
 )
+# "JavaScript" is chrome where a page asks for it ("enable JavaScript"), not where it is the topic.
+_SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|require|turn"
 # Lines with these anywhere are chrome: legal footers, comment rules, the site about itself.
 CHROME_WORDS = re.compile(
     r"©|\(c\)|все права защищены|(?:ссылка|гиперссылка) (?:на .{0,60})?обязательна"
     r"|при (?:использовании|цитировании|перепечатке|копировании) (?:материал|информац)"
-    r"|свидетельство о регистрации|javascript|cookie|(?:на|с) (?:нашем|нашего|этом|этого) сайт"
+    r"|свидетельство о регистрации|cookie"
+    rf"|(?:{_SWITCH})\w*(?:\W+\w+){{0,2}}\W+javascript|javascript\W+(?:\w+\W+){{0,2}}(?:{_SWITCH})"
+    r"|(?:на|с) (?:нашем|нашего|этом|этого) сайт"
     r"|администраци\w* сайта|правила\w* коммент|(?:ваш|свой) (?:комментарий|отзыв)"
     r"|зарегистр\w+ пользовател",
 )
