@@ -31,9 +31,7 @@ def cut_lines(lines: list[str], text: str, headings: tuple[str | None, ...] = ()
         if at is not None:
             cursor = at + len(line)
         elif line not in kept_headings:
-            # built from our own values: no validation to pay for, line by line
-            at = min(cursor + 2 if cursor else 0, len(text))
-            out.append(CutLine.model_construct(at=at, text=line))
+            out.append(CutLine(at=min(cursor + 2 if cursor else 0, len(text)), text=line))
             if len(out) >= CUT_LINES:
                 break
     return out
