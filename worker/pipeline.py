@@ -26,8 +26,9 @@ from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record, StoryRef
-from worker.stories.group import group
+from worker.stories.group import group_signature
 from worker.stories.index import StoryIndex
+from worker.stories.signatures import Signature, signature
 from worker.summarize import summarize
 
 
@@ -124,19 +125,36 @@ def run_summarize(article: Article, settings: Settings, nlp: Nlp | None = None) 
     return article.model_copy(update={"summary": summary})
 
 
-def run_group(article: Article, index: StoryIndex, nlp: Nlp | None = None) -> Article:
-    """Find what the article reprints and the story it belongs to; index it (shared, in
-    Redis). Idempotent per article id: grouping it again gives its first grouping back."""
+def sign(article: Article, nlp: Nlp | None = None) -> Signature:
+    """What the grouping keeps of an article (``worker.stories.signatures``)."""
     assert article.clean is not None and article.entities is not None
     nlp = nlp or load_nlp()
-    found = group(
+    return signature(
+        article.clean.title,
+        article.clean.text,
+        [(e.type, e.normal, e.salience) for e in article.entities.entities],
+        dictionary=nlp.dictionary,
+    )
+
+
+def run_group(
+    article: Article,
+    index: StoryIndex,
+    sig: Signature,
+    frequencies: tuple[dict[int, int], int] | None = None,
+) -> Article:
+    """Find what the article (signed: ``sign``) reprints and the story it belongs to; index it
+    (shared, in Redis). ``frequencies``: the window's document frequencies of its terms, read
+    once for a batch (``StoryIndex.document_frequencies``), else read for this article.
+    Idempotent per article id: grouping it again gives its first grouping back."""
+    assert article.clean is not None
+    found = group_signature(
         index,
         article.id,
+        sig,
         title=article.clean.title,
-        text=article.clean.text,
-        entities=[(e.type, e.normal, e.salience) for e in article.entities.entities],
         source=article.source or source_domain(None, article.url),
-        dictionary=nlp.dictionary,
+        frequencies=frequencies,
     )
     story = StoryRef(**dataclasses.asdict(found.story))
     return article.model_copy(

@@ -12,7 +12,9 @@ policy of :class:`worker.delivery.policy.StageTask`.
 from __future__ import annotations
 
 import random
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from celery import Task
@@ -26,10 +28,14 @@ from worker.celery_app import app
 from worker.clean.chrome import source_domain
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
-from worker.delivery.protocol import Ref, refs_of, task_name
+from worker.delivery.protocol import Ref, task_name
 from worker.errors import BadArticle, SinkUnavailable
 from worker.ops import metrics
 from worker.schema import Article
+
+if TYPE_CHECKING:
+    from worker.stories.index import StoryIndex
+    from worker.stories.signatures import Signature
 
 log = structlog.get_logger("worker.tasks")
 
@@ -73,7 +79,7 @@ def _hand_over(stage: str, articles: list[Article]) -> list[Ref]:
 
 @_stage("clean")
 def clean_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, payloads = runtime.current().ledger.take("clean", refs_of(batch))
+    refs, payloads, _ = self.taken()
     return _hand_over("clean", self.each(refs, payloads, _clean))
 
 
@@ -96,7 +102,7 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
 
 @_stage("entities")
 def entities_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, docs = runtime.current().ledger.take("entities", refs_of(batch))
+    refs, docs, _ = self.taken()
     return _hand_over("entities", self.each(refs, docs, _entities))
 
 
@@ -109,7 +115,7 @@ def _entities(_: Ref, doc: bytes | None) -> Article:
 
 @_stage("summarize")
 def summarize_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, docs = runtime.current().ledger.take("summarize", refs_of(batch))
+    refs, docs, _ = self.taken()
     return _hand_over("summarize", self.each(refs, docs, _summarize))
 
 
@@ -122,31 +128,49 @@ def _summarize(_: Ref, doc: bytes | None) -> Article:
 
 @_stage("group")
 def group_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, docs = runtime.current().ledger.take("group", refs_of(batch))
-    return _hand_over("group", self.each(refs, docs, _group))
-
-
-def _group(_: Ref, doc: bytes | None) -> Article:
-    """Reprint and story (``worker.stories``); handed over unchanged when grouping is off."""
-    article = _load("summarize", doc)
+    refs, docs, _ = self.taken()
     index = runtime.current().stories
-    if index is None:
+    if index is None:  # grouping off: handed over unchanged
+        return _hand_over("group", self.each(refs, docs, lambda _, doc: _load("summarize", doc)))
+    signed = self.each(refs, docs, _sign, measured=False)
+    # The window's document frequencies of the whole batch's terms, in one round trip.
+    terms = [t for _, sig in signed for t in sig.terms]
+    frequencies = index.document_frequencies(terms, time.time())
+    return _hand_over("group", self.each(_refs(signed), signed, _grouper(index, frequencies)))
+
+
+def _refs(signed: list[tuple[Article, Signature]]) -> list[Ref]:
+    return [Ref(a.id, a.kind, a.submission) for a, _ in signed]
+
+
+def _sign(_: Ref, doc: bytes | None) -> tuple[Article, Signature]:
+    article = _load("summarize", doc)
+    return article, pipeline.sign(article)
+
+
+def _grouper(
+    index: StoryIndex, frequencies: tuple[dict[int, int], int]
+) -> Callable[[Ref, tuple[Article, Signature]], Article]:
+    """Reprint and story of a signed article (``worker.stories``)."""
+
+    def step(_: Ref, signed: tuple[Article, Signature]) -> Article:
+        article = pipeline.run_group(signed[0], index, signed[1], frequencies)
+        assert article.story is not None
+        log.info(
+            "grouped",
+            duplicate_of=article.duplicate_of,
+            story=article.story.id,
+            story_size=article.story.size,
+        )
         return article
-    article = pipeline.run_group(article, index)
-    assert article.story is not None
-    log.info(
-        "grouped",
-        duplicate_of=article.duplicate_of,
-        story=article.story.id,
-        story_size=article.story.size,
-    )
-    return article
+
+    return step
 
 
 @_stage("deliver")
 def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
-    refs, docs = rt.ledger.take("deliver", refs_of(batch))
+    refs, docs, _ = self.taken()
     articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     landing: list[Ref] = []
     records = []
