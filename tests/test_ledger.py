@@ -14,22 +14,11 @@ from worker.delivery.ledger import Ledger, inflight_member
 from worker.delivery.protocol import ORDINARY, Ref
 
 
-class Doc:
-    """An article as a stage hands it over."""
-
-    def __init__(self, ref: Ref, json: str) -> None:
-        self.id, self.kind, self.submission = ref
-        self.json = json
-
-    def model_dump_json(self) -> str:
-        return self.json
-
-
 def test_an_article_lands_in_exactly_one_place(ledger):
     ref = Ref(f"s-{uuid.uuid4().hex}", "json", ORDINARY)
     ledger.admit([(ref, b"payload")])
     assert ledger.take("clean", [ref]) == ([ref], [b"payload"], 0)
-    assert ledger.hand_over("clean", [Doc(ref, '{"id": "x"}')]) == [ref]
+    assert ledger.hand_over("clean", [(ref, b'{"id": "x"}')]) == [ref]
     assert ledger.take("entities", [ref], "t:0") == ([ref], [b'{"id": "x"}'], 1)
     assert ledger.take("entities", [ref], "t:0").deliveries == 2  # the same message again
     assert ledger.land([ref]) == [True]
@@ -46,7 +35,7 @@ def test_an_article_lands_in_exactly_one_place(ledger):
 def test_dead_letter_keeps_the_payload_once(ledger):
     ref = Ref(f"d-{uuid.uuid4().hex}", "text", ORDINARY)
     ledger.admit([(ref, b"\xff\xfe not utf-8")])
-    ledger.hand_over("entities", [Doc(ref, "{}")])
+    ledger.hand_over("entities", [(ref, b"{}")])
     assert ledger.dead_letter(ref, stage="clean", reason="bad") is True
     assert ledger.redis.get(ledger.keys.doc(ref.id, ref.submission, "entities")) is None
     assert ledger.dead_letter(ref, stage="clean", reason="bad") is False

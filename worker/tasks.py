@@ -31,7 +31,8 @@ from worker.delivery.policy import StageTask
 from worker.delivery.protocol import Ref, task_name
 from worker.errors import BadArticle, SinkUnavailable
 from worker.ops import metrics
-from worker.schema import Article
+from worker.pipeline import Document
+from worker.schema import Record
 
 if TYPE_CHECKING:
     from worker.stories.index import StoryIndex
@@ -63,18 +64,23 @@ def _stage(name: str, **options: Any):
     return app.task(name=task_name(name), base=StageTask, bind=True, stage=name, **options)
 
 
-def _load(stage: str, doc: bytes | None) -> Article:
+def _load(stage: str, doc: bytes | None) -> Document:
     if doc is None:
         raise BadArticle(f"the {stage} stage's result is not in Redis (expired?)")
-    return Article.model_validate_json(doc)
+    return pipeline.load_document(doc)
 
 
-def _hand_over(stage: str, articles: list[Article]) -> list[Ref]:
-    """Keep the articles for the next stage; what the next task gets is their Refs. An emptied
-    batch ends its chain here."""
-    if not articles:
+def _ref(doc: Document) -> Ref:
+    return Ref(doc["id"], doc["kind"], doc["submission"])
+
+
+def _hand_over(stage: str, docs: list[Document]) -> list[Ref]:
+    """Keep the articles' documents for the next stage; what the next task gets is their Refs.
+    An emptied batch ends its chain here."""
+    if not docs:
         raise Ignore()
-    return runtime.current().ledger.hand_over(stage, articles)
+    handed = [(_ref(doc), pipeline.dump_document(doc)) for doc in docs]
+    return runtime.current().ledger.hand_over(stage, handed)
 
 
 @_stage("clean")
@@ -83,7 +89,7 @@ def clean_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
     return _hand_over("clean", self.each(refs, payloads, _clean))
 
 
-def _clean(ref: Ref, payload: bytes | None) -> Article:
+def _clean(ref: Ref, payload: bytes | None) -> Document:
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     rt = runtime.current()
@@ -97,7 +103,7 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
     metrics.source_cleaned(source_domain(article.source, article.url))
     assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
-    return article
+    return pipeline.document(article)
 
 
 @_stage("entities")
@@ -106,11 +112,10 @@ def entities_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
     return _hand_over("entities", self.each(refs, docs, _entities))
 
 
-def _entities(_: Ref, doc: bytes | None) -> Article:
-    article = pipeline.run_entities(_load("clean", doc))
-    assert article.entities is not None
-    log.info("entities_found", entities=len(article.entities.entities))
-    return article
+def _entities(_: Ref, doc: bytes | None) -> Document:
+    out = pipeline.run_entities(_load("clean", doc))
+    log.info("entities_found", entities=len(out["entities"]["entities"]))
+    return out
 
 
 @_stage("summarize")
@@ -119,11 +124,10 @@ def summarize_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
     return _hand_over("summarize", self.each(refs, docs, _summarize))
 
 
-def _summarize(_: Ref, doc: bytes | None) -> Article:
-    article = pipeline.run_summarize(_load("entities", doc), runtime.current().settings)
-    assert article.summary is not None
-    log.info("summarized", sentences=len(article.summary.sentences))
-    return article
+def _summarize(_: Ref, doc: bytes | None) -> Document:
+    out = pipeline.run_summarize(_load("entities", doc), runtime.current().settings)
+    log.info("summarized", sentences=len(out["summary"]["sentences"]))
+    return out
 
 
 @_stage("group")
@@ -136,33 +140,29 @@ def group_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
     # The window's document frequencies of the whole batch's terms, in one round trip.
     terms = [t for _, sig in signed for t in sig.terms]
     frequencies = index.document_frequencies(terms, time.time())
-    return _hand_over("group", self.each(_refs(signed), signed, _grouper(index, frequencies)))
+    refs = [_ref(doc) for doc, _ in signed]
+    return _hand_over("group", self.each(refs, signed, _grouper(index, frequencies)))
 
 
-def _refs(signed: list[tuple[Article, Signature]]) -> list[Ref]:
-    return [Ref(a.id, a.kind, a.submission) for a, _ in signed]
-
-
-def _sign(_: Ref, doc: bytes | None) -> tuple[Article, Signature]:
-    article = _load("summarize", doc)
-    return article, pipeline.sign(article)
+def _sign(_: Ref, doc: bytes | None) -> tuple[Document, Signature]:
+    loaded = _load("summarize", doc)
+    return loaded, pipeline.sign(loaded)
 
 
 def _grouper(
     index: StoryIndex, frequencies: tuple[dict[int, int], int]
-) -> Callable[[Ref, tuple[Article, Signature]], Article]:
+) -> Callable[[Ref, tuple[Document, Signature]], Document]:
     """Reprint and story of a signed article (``worker.stories``)."""
 
-    def step(_: Ref, signed: tuple[Article, Signature]) -> Article:
-        article = pipeline.run_group(signed[0], index, signed[1], frequencies)
-        assert article.story is not None
+    def step(_: Ref, signed: tuple[Document, Signature]) -> Document:
+        out = pipeline.run_group(signed[0], index, signed[1], frequencies)
         log.info(
             "grouped",
-            duplicate_of=article.duplicate_of,
-            story=article.story.id,
-            story_size=article.story.size,
+            duplicate_of=out["duplicate_of"],
+            story=out["story"]["id"],
+            story_size=out["story"]["size"],
         )
-        return article
+        return out
 
     return step
 
@@ -171,11 +171,9 @@ def _grouper(
 def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
     refs, docs, _ = self.taken()
-    articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
     landing: list[Ref] = []
     records = []
-    for article in articles:
-        ref, record = Ref(article.id, article.kind, article.submission), pipeline.to_record(article)
+    for ref, record in self.each(refs, docs, _record):
         if reason := sinks.refusal(rt.sinks, record):  # before any sink is written
             self.dead_letter(ref, reason)
         else:
@@ -206,6 +204,11 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             log.info("delivered")
     log.info("batch_delivered", delivered=len(landing), written=written)
     return {"delivered": len(landing), "skipped": len(batch) - len(landing)}
+
+
+def _record(_: Ref, doc: bytes | None) -> tuple[Ref, Record]:
+    loaded = _load("group", doc)
+    return _ref(loaded), pipeline.to_record(loaded)
 
 
 @app.task(name="newsworker.alert_webhook", bind=True, max_retries=None)

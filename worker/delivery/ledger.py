@@ -28,6 +28,9 @@ keys of one size without collision; the id itself is in the values —, ``{sub}`
                                      ``NEWSWORKER_DEAD_PAYLOAD_BYTES``), payload_bytes (its full
                                      size), payload_sha256 (of the full payload); trimmed to
                                      ``NEWSWORKER_DEAD_MAX_AGE`` (``worker.ops.retention``).
+  - ``nw:landed``                    pub/sub channel (nothing stored): each landing batch
+                                     (``land``) and dead letter, as a JSON list of
+                                     ``[id, state]``; what ``submit --wait`` listens to.
   written by the Redis sink (``worker.sinks.redis``), read by consumers:
   - ``nw:article:{id}``              string: the record (JSON) of the last processing; expires
                                      ``NEWSWORKER_RECORD_TTL`` after it was written.
@@ -81,7 +84,7 @@ import hashlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import redis
 import structlog
@@ -284,16 +287,6 @@ def parse_inflight_member(member: bytes) -> Ref:
     return Ref(article_id, kind, submission)
 
 
-class Handed(Protocol):
-    """What a stage hands over: an article with its Ref's parts and a JSON form."""
-
-    id: str
-    kind: str
-    submission: str
-
-    def model_dump_json(self) -> str: ...
-
-
 class Taken(NamedTuple):
     """What a stage takes from the ledger for a batch (``Ledger.take``)."""
 
@@ -409,15 +402,15 @@ class Ledger:
                 taken.append(value)
         return Taken(fresh, taken, deliveries)
 
-    def hand_over(self, stage: str, articles: list[Handed]) -> list[Ref]:
-        """Keep the articles as ``stage`` left them, for the next stage; their Refs, for the
-        next stage's message."""
+    def hand_over(self, stage: str, docs: list[tuple[Ref, bytes]]) -> list[Ref]:
+        """Keep the articles' documents (encoded) as ``stage`` left them, for the next stage, in
+        one round trip; their Refs, for the next stage's message."""
+        ttl = self.settings.payload_ttl
         with self.redis.pipeline(transaction=False) as pipe:
-            for a in articles:
-                key = self.keys.doc(a.id, a.submission, stage)
-                pipe.set(key, a.model_dump_json(), ex=self.settings.payload_ttl)
+            for ref, doc in docs:
+                pipe.set(self.keys.doc(ref.id, ref.submission, stage), doc, ex=ttl)
             pipe.execute()
-        return [Ref(a.id, a.kind, a.submission) for a in articles]
+        return [ref for ref, _ in docs]
 
     def fresh(self, refs: list[Ref]) -> list[Ref]:
         """The articles not landed yet; the others' in-flight traces are settled."""
