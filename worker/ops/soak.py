@@ -102,6 +102,42 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     return 3600 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var
 
 
+def slopes(samples: list[dict[str, Any]], window: float) -> dict[str, Any]:
+    """The run's figures over its samples after the first window (also of a saved run: its
+    ``samples``): slopes per hour of Redis's memory (whole; without what waits in flight,
+    which follows the backlog — the machine's load —, not the time the run has gone on; its
+    parts; each key family) and of the worker's resident memory (main process and pool; in
+    the second half of the steady part too: the pool's high-water marks rise fast at first)."""
+    steady = [s for s in samples if s["t"] >= window]
+    late = steady[len(steady) // 2 :]
+
+    def slope(rows: list[dict[str, Any]], value: Callable[[dict[str, Any]], float]) -> float:
+        return round(slope_per_hour([(s["t"], value(s)) for s in rows]), 2)
+
+    return {
+        "redis_mb_slope_per_h_after_first_window": slope(steady, lambda s: s["redis_mb"]),
+        "redis_mb_slope_per_h_after_first_window_without_inflight": slope(
+            steady, lambda s: s["redis_mb"] - _inflight_mb(s)
+        ),
+        "inflight_slope_per_h_after_first_window": slope(steady, lambda s: s["inflight"]),
+        "worker_rss_mb_steady_mean": round(statistics.fmean(s["worker_rss_mb"] for s in steady), 1)
+        if steady
+        else 0.0,
+        "worker_rss_mb_slope_per_h_after_first_window": slope(steady, lambda s: s["worker_rss_mb"]),
+        "worker_rss_mb_slope_per_h_second_half": slope(late, lambda s: s["worker_rss_mb"]),
+        "worker_main_rss_mb_slope_per_h_after_first_window": slope(
+            steady, lambda s: s["worker_main_rss_mb"]
+        ),
+        "memory_parts_mb_slope_per_h_after_first_window": {
+            k: slope([s for s in steady if k in s], lambda s, k=k: s[k]) for k in MEMORY_PARTS
+        },
+        "families_mb_slope_per_h_after_first_window": {
+            name: slope(steady, lambda s, name=name: _family_mb(s, name))
+            for name in sorted({n for s in steady for n in s["families"]})
+        },
+    }
+
+
 def run(
     paths: list[str],
     minutes: float,
@@ -241,7 +277,6 @@ def run(
         shutil.rmtree(home, ignore_errors=True)
     steady = [s for s in samples if s["t"] >= window]
     redis_points = [(s["t"], s["redis_mb"]) for s in steady]
-    rss_points = [(s["t"], s["worker_rss_mb"]) for s in steady]
     retained = rate * window  # articles whose record, state and entry are kept at a time
     steady_mb = statistics.fmean(p[1] for p in redis_points) if redis_points else 0.0
     per_article = (steady_mb * 2**20 - baseline) / retained if retained else 0.0
@@ -255,35 +290,12 @@ def run(
         "processed": len(ids & seen),
         "dead": len(ids & dead),
         "redis_mb_steady_mean": round(steady_mb, 2),
-        "redis_mb_slope_per_h_after_first_window": round(slope_per_hour(redis_points), 2),
-        # Without what waits in flight (payloads, stage results), which follows the backlog
-        # (the machine's load), not the time the run has gone on.
-        "redis_mb_slope_per_h_after_first_window_without_inflight": round(
-            slope_per_hour([(s["t"], s["redis_mb"] - _inflight_mb(s)) for s in steady]), 2
-        ),
-        "inflight_slope_per_h_after_first_window": round(
-            slope_per_hour([(s["t"], s["inflight"]) for s in steady]), 1
-        ),
-        "worker_rss_mb_steady_mean": round(statistics.fmean(p[1] for p in rss_points), 1)
-        if rss_points
-        else 0.0,
-        "worker_rss_mb_slope_per_h_after_first_window": round(slope_per_hour(rss_points), 2),
+        **slopes(samples, window),
         "redis_bytes_per_retained_article": round(per_article),
         "slow_group": {
             "read": len(ids & seen),
             "lost": len(ids - seen - dead),
             "max_behind": max((s["slow_group_behind"] for s in samples), default=0),
-        },
-        "worker_main_rss_mb_slope_per_h_after_first_window": round(
-            slope_per_hour([(s["t"], s["worker_main_rss_mb"]) for s in steady]), 2
-        ),
-        "memory_parts_mb_slope_per_h_after_first_window": {
-            k: round(slope_per_hour([(s["t"], s[k]) for s in steady if k in s]), 2)
-            for k in MEMORY_PARTS
-        },
-        "families_mb_slope_per_h_after_first_window": {
-            name: round(slope_per_hour([(s["t"], _family_mb(s, name)) for s in steady]), 2)
-            for name in sorted({n for s in steady for n in s["families"]})
         },
         "samples": samples,
     }
