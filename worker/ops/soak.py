@@ -213,6 +213,11 @@ def run(
         while not stop_reading.is_set():
             consume(ns, "slow", slowly, consumer="slow-1", count=50, block_ms=500)
 
+    dead: set[str] = set()  # gathered at every sample: dead letters, too, keep one window
+
+    def dead_ids() -> set[str]:
+        return {f[b"id"].decode() for _, f in client.xrange(keys.dead)}
+
     submitted: dict[str, str] = {}
     samples: list[dict[str, float]] = []
     try:
@@ -237,6 +242,7 @@ def run(
             if batch:
                 submitted.update(producer.submit(batch, ns).queued)
             if elapsed >= next_sample:
+                dead |= dead_ids()
                 memory = client.info("memory")
                 main_rss = _rss_mb(worker.proc.pid)
                 rss = main_rss + sum(map(_rss_mb, worker.children()))
@@ -263,9 +269,8 @@ def run(
         # window, so they cannot tell what landed long ago).
         catch_up.set()
         deadline = time.monotonic() + window + 120
-        dead: set[str] = set()
         while time.monotonic() < deadline:
-            dead = {f[b"id"].decode() for _, f in client.xrange(keys.dead)}
+            dead |= dead_ids()
             if set(submitted) <= seen | dead:
                 break
             time.sleep(0.5)
