@@ -149,6 +149,27 @@ return out
 """.replace("%DOCS%", str(len(HANDED_OVER)))
 
 
+# A batch admitted. KEYS: inflight, then each article's payload key. ARGV: payload ttl, the
+# time (the in-flight score), then per article: payload, inflight member. One ZADD for all.
+_ADMIT = """
+local ttl, now, members = ARGV[1], ARGV[2], {}
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ttl)
+  members[#members + 1] = now
+  members[#members + 1] = ARGV[2 * i]
+end
+if #members > 0 then redis.call('ZADD', KEYS[1], unpack(members)) end
+return #KEYS - 1
+"""
+
+# A batch's documents as a stage left them. KEYS: the documents' keys. ARGV: their ttl, then
+# the documents, in the order of KEYS.
+_HAND_OVER = """
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1]) end
+return #KEYS
+"""
+
+
 def connect(settings: Settings) -> redis.Redis:
     """A client of the Redis that holds the state (``NEWSWORKER_REDIS_URL``)."""
     url = settings.effective_redis_url
@@ -343,6 +364,8 @@ class Ledger:
         self.redis = client or connect(settings)
         self._dead = self.redis.register_script(_DEAD)
         self._processed = self.redis.register_script(_PROCESSED)
+        self._admit = self.redis.register_script(_ADMIT)
+        self._hand_over = self.redis.register_script(_HAND_OVER)
 
     # -- the producer: admit, and watch them land -----------------------------------------
     def states(self, ids: list[str]) -> list[str | None]:
@@ -353,14 +376,13 @@ class Ledger:
         return [v.decode() if v is not None else None for v in values]
 
     def admit(self, items: Iterable[tuple[Ref, bytes]]) -> None:
-        """Keep each submitted payload and mark its article in flight."""
-        ttl = self.settings.payload_ttl
-        now = time.time()
-        with self.redis.pipeline(transaction=False) as pipe:
-            for ref, payload in items:
-                pipe.set(self.keys.payload(ref.id, ref.submission), payload, ex=ttl)
-                pipe.zadd(self.keys.inflight, {inflight_member(ref): now})
-            pipe.execute()
+        """Keep each submitted payload and mark its article in flight, in one script call."""
+        keys, args = [self.keys.inflight], [self.settings.payload_ttl, time.time()]
+        for ref, payload in items:
+            keys.append(self.keys.payload(ref.id, ref.submission))
+            args += [payload, inflight_member(ref)]
+        if len(keys) > 1:
+            self._admit(keys=keys, args=args)
 
     def forget(self, ids: list[str]) -> None:
         """Clear the landing state of these ids (for --force and retry-dead)."""
@@ -403,12 +425,10 @@ class Ledger:
 
     def hand_over(self, stage: str, docs: list[tuple[Ref, bytes]]) -> list[Ref]:
         """Keep the articles' documents (encoded) as ``stage`` left them, for the next stage, in
-        one round trip; their Refs, for the next stage's message."""
-        ttl = self.settings.payload_ttl
-        with self.redis.pipeline(transaction=False) as pipe:
-            for ref, doc in docs:
-                pipe.set(self.keys.doc(ref.id, ref.submission, stage), doc, ex=ttl)
-            pipe.execute()
+        one script call; their Refs, for the next stage's message."""
+        if docs:
+            keys = [self.keys.doc(ref.id, ref.submission, stage) for ref, _ in docs]
+            self._hand_over(keys=keys, args=[self.settings.payload_ttl, *(d for _, d in docs)])
         return [ref for ref, _ in docs]
 
     def fresh(self, refs: list[Ref]) -> list[Ref]:
