@@ -169,6 +169,13 @@ for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1]) end
 return #KEYS
 """
 
+# KEYS: payloads. Returns the milliseconds each has left to live (PTTL: -2 where it is gone).
+_PTTLS = """
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('PTTL', KEYS[i]) end
+return out
+"""
+
 
 def connect(settings: Settings) -> redis.Redis:
     """A client of the Redis that holds the state (``NEWSWORKER_REDIS_URL``)."""
@@ -366,6 +373,7 @@ class Ledger:
         self._processed = self.redis.register_script(_PROCESSED)
         self._admit = self.redis.register_script(_ADMIT)
         self._hand_over = self.redis.register_script(_HAND_OVER)
+        self._pttls = self.redis.register_script(_PTTLS)
 
     # -- the producer: admit, and watch them land -----------------------------------------
     def states(self, ids: list[str]) -> list[str | None]:
@@ -552,6 +560,12 @@ class Ledger:
     def payloads(self, refs: list[Ref]) -> list[bytes | None]:
         keys = [self.keys.payload(r.id, r.submission) for r in refs]
         return self.redis.mget(keys) if keys else []
+
+    def payload_ttls(self, refs: list[Ref]) -> list[int]:
+        """The milliseconds each article's payload has left to live (negative where it is
+        gone), in one script call."""
+        keys = [self.keys.payload(r.id, r.submission) for r in refs]
+        return [int(ms) for ms in self._pttls(keys=keys)] if keys else []
 
     def have_payloads(self, refs: list[Ref]) -> list[bool]:
         """Whether each article's payload is still kept (without reading it)."""
