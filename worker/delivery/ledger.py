@@ -162,6 +162,39 @@ if #members > 0 then redis.call('ZADD', KEYS[1], unpack(members)) end
 return #KEYS - 1
 """
 
+# A batch taken by a stage. KEYS: the task's deliveries counter (any key when not counting),
+# inflight, then the articles' states, then their inputs. ARGV: whether to count ('1': the
+# delivery counted, the articles' in-flight scores set to now), now, then the articles'
+# inflight members. Returns deliveries (0: not counted), states, inputs.
+_TAKE = """
+local n, deliveries = #ARGV - 2, 0
+if ARGV[1] == '1' then
+  deliveries = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], 604800)
+  local members = {}
+  for i = 3, #ARGV do
+    members[#members + 1] = ARGV[2]
+    members[#members + 1] = ARGV[i]
+  end
+  if n > 0 then redis.call('ZADD', KEYS[2], 'XX', unpack(members)) end
+end
+if n == 0 then return {deliveries, {}, {}} end
+return {deliveries, redis.call('MGET', unpack(KEYS, 3, 2 + n)),
+        redis.call('MGET', unpack(KEYS, 3 + n, 2 + 2 * n))}
+"""
+
+# A task taken by a worker. KEYS: the worker's held hash. ARGV: task id, delivery tag.
+_HOLD = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], 604800)
+"""
+
+# A task returned. KEYS: its deliveries counter, the worker's held hash. ARGV: task id.
+_FINISHED = """
+redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+"""
+
 # A batch's documents as a stage left them. KEYS: the documents' keys. ARGV: their ttl, then
 # the documents, in the order of KEYS.
 _HAND_OVER = """
@@ -372,6 +405,9 @@ class Ledger:
         self._dead = self.redis.register_script(_DEAD)
         self._processed = self.redis.register_script(_PROCESSED)
         self._admit = self.redis.register_script(_ADMIT)
+        self._take = self.redis.register_script(_TAKE)
+        self._hold = self.redis.register_script(_HOLD)
+        self._finished = self.redis.register_script(_FINISHED)
         self._hand_over = self.redis.register_script(_HAND_OVER)
         self._pttls = self.redis.register_script(_PTTLS)
 
@@ -401,35 +437,27 @@ class Ledger:
     def take(self, stage: str, refs: list[Ref], delivery: str | None = None) -> Taken:
         """The articles of a batch that have not landed yet, with ``stage``'s input: the
         payload for the first stage, else the previous stage's result (None where it is gone),
-        in one round trip; with ``delivery`` (a task's id and retry), in the same round trip,
-        the delivery counted (poison counting) and the articles noted as making progress.
-        Those that already landed (a redelivered or duplicate message) are settled."""
+        in one script call; with ``delivery`` (a task's id and retry), in the same call, the
+        delivery counted (poison counting) and the articles noted as making progress. Those
+        that already landed (a redelivered or duplicate message) are settled."""
         index = HANDED_OVER.index(stage) if stage in HANDED_OVER else len(HANDED_OVER)
         if index == 0:
-            keys = [self.keys.payload(r.id, r.submission) for r in refs]
+            inputs = [self.keys.payload(r.id, r.submission) for r in refs]
         else:
             previous = HANDED_OVER[index - 1]
-            keys = [self.keys.doc(r.id, r.submission, previous) for r in refs]
-        with self.redis.pipeline(transaction=False) as pipe:
-            if delivery is not None:
-                counter = self.keys.deliveries(delivery)
-                pipe.incr(counter).expire(counter, 7 * 24 * 3600)
-                if refs:
-                    now = time.time()
-                    pipe.zadd(self.keys.inflight, {inflight_member(r): now for r in refs}, xx=True)
-            if refs:
-                pipe.mget([self.keys.state(r.id) for r in refs]).mget(keys)
-            replies = pipe.execute()
-        deliveries = int(replies[0]) if delivery is not None else 0
-        states, inputs = replies[-2:] if refs else ([], [])
+            inputs = [self.keys.doc(r.id, r.submission, previous) for r in refs]
+        counter = self.keys.deliveries(delivery) if delivery is not None else self.keys.inflight
+        keys = [counter, self.keys.inflight, *(self.keys.state(r.id) for r in refs), *inputs]
+        args = ["1" if delivery is not None else "0", time.time(), *map(inflight_member, refs)]
+        deliveries, states, values = self._take(keys=keys, args=args)
         fresh, taken = [], []
-        for ref, state, value in zip(refs, states, inputs, strict=True):
+        for ref, state, value in zip(refs, states, values, strict=True):
             if _landed(ref, state):
                 self._settle_landed(ref)
             else:
                 fresh.append(ref)
                 taken.append(value)
-        return Taken(fresh, taken, deliveries)
+        return Taken(fresh, taken, int(deliveries))
 
     def hand_over(self, stage: str, docs: list[tuple[Ref, bytes]]) -> list[Ref]:
         """Keep the articles' documents (encoded) as ``stage`` left them, for the next stage, in
@@ -504,11 +532,9 @@ class Ledger:
     # -- progress: poison counting and the sweeper ----------------------------------------
     def finished(self, delivery: str, worker: str, task_id: str) -> None:
         """The task of this delivery returned: its message will not come back, and the worker
-        no longer holds it."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self.keys.deliveries(delivery))
-            pipe.hdel(self.keys.held(worker), task_id)
-            pipe.execute()
+        no longer holds it (one script call)."""
+        keys = [self.keys.deliveries(delivery), self.keys.held(worker)]
+        self._finished(keys=keys, args=[task_id])
 
     # -- liveness: which worker holds which message, and which workers are gone -------------
     def now(self) -> float:
@@ -520,11 +546,8 @@ class Ledger:
         self.redis.zadd(self.keys.workers, {worker: self.now()})
 
     def hold(self, worker: str, task_id: str, tag: str) -> None:
-        """The worker took this task's message (delivery ``tag``)."""
-        key = self.keys.held(worker)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, task_id, tag).expire(key, 7 * 24 * 3600)
-            pipe.execute()
+        """The worker took this task's message (delivery ``tag``), in one script call."""
+        self._hold(keys=[self.keys.held(worker)], args=[task_id, tag])
 
     def holdings(self, worker: str) -> dict[str, str]:
         """Task id → delivery tag of the messages the worker holds."""
