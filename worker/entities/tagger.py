@@ -181,16 +181,16 @@ def _offset_weights(conv: Any) -> np.ndarray:
 
 
 def viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
-    """The CRF's best tag sequence for one text (slovnet's decoder, for a batch of one)."""
-    steps, tags = emissions.shape
-    columns = np.arange(tags)
-    score = emissions[0]
-    back = np.zeros((steps, tags), dtype=np.int64)
+    """The CRF's best tag sequence for one text (slovnet's decoder, for a batch of one). Only the
+    best scores are carried step by step; the best previous tag of every step is read off them
+    afterwards in one pass (the same sums, so the same choices)."""
+    steps = len(emissions)
+    best = np.empty_like(emissions)  # the best score of a path ending in each tag, per step
+    score = best[0] = emissions[0]
     for i in range(1, steps):
-        total = score[:, None] + transitions
-        back[i] = total.argmax(0)
-        score = total[back[i], columns] + emissions[i]
-    best = [int(score.argmax())]
-    for i in range(steps - 1, 0, -1):
-        best.append(int(back[i, best[-1]]))
-    return best[::-1]
+        score = best[i] = (score[:, None] + transitions).max(0) + emissions[i]
+    back = (best[:-1, :, None] + transitions).argmax(1).tolist()
+    path = [int(score.argmax())]
+    for i in range(steps - 2, -1, -1):
+        path.append(back[i][path[-1]])
+    return path[::-1]
