@@ -63,15 +63,20 @@ def candidates(sentences: list[Sentence], embedding: Navec) -> list[Candidate]:
     ids = embedding.vocab.word_ids
     known = [[ids[w] for w in ts if w not in STOPWORDS and w in ids] for ts in tokens]
     pq = embedding.pq
-    flat = [i for row in known for i in row]
-    vectors = pq.codes[pq.qdims, pq.indexes[flat]].reshape(len(flat), pq.dim)
+    subvectors, centroids, dims = pq.codes.shape
+    codes = pq.indexes[[i for row in known for i in row]] + np.arange(subvectors) * centroids
+    vectors = pq.codes.reshape(-1, dims).take(codes.ravel(), axis=0).reshape(len(codes), pq.dim)
     out = []
     start = 0
     for index, (sentence, ts, row) in enumerate(zip(sentences, tokens, known)):
         stop = start + len(row)
-        vector = np.mean(vectors[start:stop], axis=0) if row else np.zeros(pq.dim, np.float32)
+        # the mean as np.mean takes it, without its checks
+        if row:
+            vector = np.add.reduce(vectors[start:stop], axis=0) / len(row)
+        else:
+            vector = np.zeros(pq.dim, np.float32)
         start = stop
-        norm = float(np.linalg.norm(vector))
+        norm = float(np.sqrt(vector.dot(vector)))  # np.linalg.norm's, without its checks
         vector = vector / norm if norm else vector
         out.append(Candidate(sentence, index, ts, stems(ts), vector, leans(sentence.text, ts)))
     return out
