@@ -31,7 +31,7 @@ from worker.entities import extract, tagger
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Clean, RawArticle
 from worker.summarize import summarize
-from worker.text import sentences, tokens
+from worker.text import load_language_model, sentences, tokens
 
 Say = Callable[[str], None]
 WARM = 20  # articles run before timing, in process and through the workers alike
@@ -150,7 +150,7 @@ def _entities_floor(text: str, nlp: Nlp) -> int:
 
 
 def _clean(raw: RawArticle, settings: Settings) -> Clean:
-    return clean.clean(raw, max_text_chars=settings.max_text_chars)
+    return clean.clean(raw, max_text_chars=settings.max_text_chars, languages=load_language_model())
 
 
 def _naive_natasha(text: str, nlp: Nlp) -> None:

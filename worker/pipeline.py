@@ -14,6 +14,7 @@ import dataclasses
 import json
 
 import redis
+from py3langid.langid import LanguageIdentifier
 from pydantic import ValidationError
 
 from config import Settings
@@ -29,6 +30,7 @@ from worker.schema import Article, RawArticle, Record, StoryRef
 from worker.stories.group import group
 from worker.stories.index import StoryIndex
 from worker.summarize import summarize
+from worker.text import load_language_model
 
 
 def _decode_text(payload: bytes, kind: Kind) -> str:
@@ -70,9 +72,11 @@ def run_clean(
     raw: RawArticle,
     settings: Settings,
     chrome: SourceChrome | None = None,
+    languages: LanguageIdentifier | None = None,
 ) -> Article:
     """Clean the article; with ``chrome``, drop the lines its source is known to repeat and
-    learn from this page (a Redis outage only turns the learning off for this article)."""
+    learn from this page (a Redis outage only turns the learning off for this article).
+    ``languages``: the language model, loaded once per process when not given."""
     domain = source_domain(raw.source, raw.url) if chrome else None
     known = None
     if chrome and domain:
@@ -83,6 +87,7 @@ def run_clean(
         chrome=known,
         max_text_chars=settings.max_text_chars,
         min_text_chars=settings.min_text_chars,
+        languages=languages or load_language_model(),
     )
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")

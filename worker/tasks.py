@@ -41,8 +41,10 @@ def _load_models(sender: Any = None, **_: object) -> None:
         return  # a fetch worker (`newsworker worker --fetch`) runs no NLP stage
     from worker.clean import warm_up
     from worker.nlp import load_nlp
+    from worker.text import load_language_model
 
     load_nlp()
+    load_language_model()
     warm_up()
 
 
