@@ -22,7 +22,7 @@ from worker.delivery.ledger import Ledger
 from worker.delivery.protocol import broker_lists
 from worker.fetch.pending import Pending
 
-N_FEED_PAGES = 40  # distinct articles behind the 20 feeds × 50 items
+N_FEED_PAGES = 20  # distinct articles behind the 20 feeds × 50 items (each in 5 spellings)
 N_SITEMAP_PAGES = 16  # 8 in each news sitemap
 
 

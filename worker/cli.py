@@ -581,7 +581,8 @@ def stories(count: int) -> None:
 @main.command()
 @click.argument("story_id")
 def story(story_id: str) -> None:
-    """List a story's articles in the order they joined it.
+    """List a story's articles of the window (NEWSWORKER_STORY_WINDOW) in the order they
+    joined it.
 
     One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
     when the redis sink has it).

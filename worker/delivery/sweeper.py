@@ -3,7 +3,7 @@
 Late acknowledgement re-queues the messages of a worker that dies, but kombu's Redis transport
 pops a message before it records it as unacknowledged: a worker killed in that instant takes
 the message with it. The ledger keeps every article's payload until it lands, and notes when a
-task of it last started (``Ledger.started``); an article that made no progress for a whole
+task of it last started (``Ledger.take``); an article that made no progress for a whole
 visibility timeout while its queue stood empty has no message left anywhere (a running task
 would have started within the time limit, a retry within half the visibility timeout — see
 ``worker.delivery.policy.retry_delay`` —, a restorable message would be back in the queue), so
