@@ -23,7 +23,7 @@ import numpy as np
 
 from config import Settings
 from worker.stories.group import group_signature
-from worker.stories.index import POSTED, StoryIndex, field_key, pack, story_id
+from worker.stories.index import POSTED, POSTED_ENTITIES, Put, StoryIndex, pack, story_id
 from worker.stories.signatures import MAX_ENTITIES, MAX_TERMS, NUM_PERM, Signature
 
 PROBES = 300
@@ -61,8 +61,8 @@ def _fill(index: StoryIndex, start: int, stop: int, now: float, rng: np.random.G
             first = i - i % 3
             sid = story_id(f"syn-{first}")
             terms = dict(list(sig.terms.items())[:MAX_TERMS])
-            posted = [field_key(t) for t in list(terms)[:POSTED]]
-            posted += [field_key(e) for e in list(sig.entities)[:3]]
+            posted = [str(t) for t in list(terms)[:POSTED]]
+            posted += [str(e) for e in list(sig.entities)[:POSTED_ENTITIES]]
             entry = pack(
                 f"syn-{i}",
                 sid,
@@ -74,19 +74,8 @@ def _fill(index: StoryIndex, start: int, stop: int, now: float, rng: np.random.G
                 terms,
                 dict(list(sig.entities.items())[:MAX_ENTITIES]),
             )
-            keys, args = index.commit_call(
-                article_id=f"syn-{i}",
-                seen_seq=2**53,
-                now=seen,
-                story=sid,
-                source="bench",
-                title=f"title {i}",
-                entry=entry,
-                bands=sig.bands,
-                posted=posted,
-                terms=list(sig.terms),
-            )
-            index._commit(keys=keys, args=args, client=pipe)
+            put = Put(f"syn-{i}", sid, "bench", f"title {i}", entry, sig.bands, posted, list(terms))
+            index._commit(args=index.commit_args([put], 2**53, seen), client=pipe)
             if (i - start) % 2000 == 1999:
                 pipe.execute()
         pipe.execute()
