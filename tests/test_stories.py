@@ -13,7 +13,7 @@ from tests.conftest import SHARED
 from worker.delivery.ledger import connect
 from worker.nlp import load_nlp
 from worker.stories import similarity
-from worker.stories.group import group, group_signature
+from worker.stories.group import Item, group, group_many, group_signature
 from worker.stories.index import StoryIndex
 from worker.stories.signatures import signature
 
@@ -99,6 +99,32 @@ def test_grouping_again_links_nothing_new(index):
     assert copy.duplicate_of == copy_again.duplicate_of == "x"
     assert copy_again.story.size == 2
     assert [m for m, _ in index.members(first.story.id)] == ["x", "y"]
+
+
+def test_a_batch_is_grouped_as_one_article_after_the_other(index):
+    """group_many: a reprint and its original in one batch are linked, an article twice in
+    the batch and the batch grouped again join nothing twice; the look-ups stay in small
+    listpack-encoded hashes."""
+    dictionary = load_nlp().dictionary
+    reprint = _pairs("same_story", reprint=True)[5]
+    other = _pairs("different")[1]
+    sides = [reprint["a"], other["a"], reprint["b"], reprint["a"]]
+    ids = ["orig", "other", "copy", "orig"]
+    items = [
+        Item(i, signature(s["title"], s["text"], dictionary=dictionary), s["title"])
+        for i, s in zip(ids, sides)
+    ]
+    now = time.time()
+    orig, other_g, copy, orig_again = group_many(index, items, now=now)
+    assert orig.duplicate_of is None and copy.duplicate_of == "orig"
+    assert copy.story.id == orig.story.id == orig_again.story.id
+    assert orig_again.duplicate_of is None
+    assert other_g.story.id != orig.story.id
+    again = group_many(index, items, now=now + 5)
+    assert [g.duplicate_of for g in again] == [None, None, "orig", None]
+    assert [m for m, _ in index.members(orig.story.id)] == ["orig", "copy"]
+    shards = [k for k in index.redis.scan_iter(f"{index.prefix}:*:[ilt]0:*")]
+    assert shards and {index.redis.object("encoding", k) for k in shards} == {b"listpack"}
 
 
 def test_entries_leave_with_the_window(settings):

@@ -280,7 +280,7 @@ for k, it in ipairs(req.items) do
   end
   redis.call('HINCRBY', skey, 'size', 1)
   redis.call('HSET', skey, 'last_seen', req.now)
-  redis.call('ZADD', skey .. ':members', now, it.aid)
+  redis.call('ZADD', skey .. ':members', now + (k - 1) * 1e-6, it.aid)  -- a batch in order
   redis.call('EXPIRE', skey, req.ttl)
   redis.call('EXPIRE', skey .. ':members', req.ttl)
   redis.call('ZADD', P .. ':stories', now, it.story)
