@@ -123,8 +123,38 @@ def test_a_batch_is_grouped_as_one_article_after_the_other(index):
     again = group_many(index, items, now=now + 5)
     assert [g.duplicate_of for g in again] == [None, None, "orig", None]
     assert [m for m, _ in index.members(orig.story.id)] == ["orig", "copy"]
-    shards = [k for k in index.redis.scan_iter(f"{index.prefix}:*:[ilt]0:*")]
+    shards = [k for k in index.redis.scan_iter(f"{index.prefix}:*:[ilt]:*")]
     assert shards and {index.redis.object("encoding", k) for k in shards} == {b"listpack"}
+
+
+def test_shards_split_and_every_article_is_still_found(index):
+    """Linear hashing: past LOAD fields a shard, shards split; every article indexed before
+    and after the splits is found by its id and by its LSH bands, and no shard leaves the
+    listpack encoding."""
+    import numpy as np
+
+    from worker.stories.bench import _fill, _synthetic
+    from worker.stories.index import Ask
+
+    now = time.time()
+    _fill(index, 0, 400, now, np.random.default_rng(1))
+    levels = [int(index.redis.hget(k, "lL")) for k in index.redis.scan_iter(f"{index.prefix}:*:lh")]
+    assert max(levels) >= 3  # the bands' shards split: 8 or more of them in a bucket
+    shards = list(index.redis.scan_iter(f"{index.prefix}:*:[ilt]:*"))
+    assert {index.redis.object("encoding", k) for k in shards} == {b"listpack"}
+    for i in range(0, 400, 7):
+        entry = index.entry(f"syn-{i}", now)
+        assert entry is not None and entry.id == f"syn-{i}"
+    rng = np.random.default_rng(1)  # the same draws as the fill's
+    sigs = []
+    for _ in range(400):
+        sigs.append(_synthetic(rng))
+        rng.random()
+    for i in range(3, 400, 50):
+        found = index.query([Ask("nobody", sigs[i].bands, {})], now).found[0]
+        assert [c.id for c in found.candidates] == [f"syn-{i}"]
+    probe = _synthetic(np.random.default_rng(2))
+    assert index.query([Ask("nobody", probe.bands, {})], now).found[0].candidates == []
 
 
 def test_entries_leave_with_the_window(settings):

@@ -8,26 +8,26 @@ query looks at every bucket the window touches and ignores entries older than th
 Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``, ``{b}`` a bucket's number: unix time // bucket size):
 
 - ``nw:grp:seq``            STRING  counter: every indexed article gets the next number (*seq*).
-- ``nw:grp:{b}:n``          STRING  how many articles the bucket counted (its ``df``, its levels).
+- ``nw:grp:{b}:n``          STRING  how many articles the bucket's ``df`` counted.
 - ``nw:grp:{b}:df``         STRING  ``DF_SLOTS`` saturating 16-bit counters (BITFIELD): in how
   many of the bucket's articles a term (hash mod ``DF_SLOTS``) occurs, for idf.
 - ``nw:grp:{b}:docs``       HASH    seq → the entry (:func:`pack`): id, story, duplicate_of,
   source, time, shingle count, 8 bits of each MinHash value, its top terms with their tf-idf
   weights when it was indexed (8 bits), its entities with their salience (8 bits).
-- ``nw:grp:{b}:{k}{l}:{s}`` HASH    the bucket's look-ups, *sharded* into small hashes that Redis
+- ``nw:grp:{b}:{k}:{s}``    HASH    the bucket's look-ups, *sharded* into small hashes that Redis
   keeps in its compact listpack encoding (under its default ``hash-max-listpack-entries`` 128
-  and ``-value`` 64 bytes): kind ``k`` is
+  and ``-value`` 64 bytes); kind ``k`` is
   ``i`` (an article id's 64-bit hash, hex → its seq: an article is indexed once, a redelivered
   or ``--force``d one finds itself and gets its first grouping back),
   ``l`` (an LSH band's 32-bit key → ``seq,seq,…``, the first ``LSH_CAP`` articles with it: the
   earliest are the ones a reprint links to) or
   ``t`` (a term's or entity's 32-bit hash → ``seq,…``, the last ``POST_CAP`` articles that have
   it among their ``POSTED`` weightiest terms and ``POSTED_ENTITIES`` entities).
-  A field goes to shard ``s`` = (its first 32 bits) mod 16^``l`` of *level* ``l``, the level
-  the bucket had reached when the article was indexed: level 0 is one shard, and each time the
-  bucket's entries of that kind pass ``LEVEL_ENTRIES``·16^l the next level, 16 times as many
-  shards, takes the new ones, so a shard holds about ``LEVEL_ENTRIES`` fields at any size.
-  A look-up asks every level (a handful: 5 at a million articles in the window).
+- ``nw:grp:{b}:lh``         HASH    per kind, the shards' *linear hashing* state: ``{k}L`` (level),
+  ``{k}s`` (split pointer), ``{k}f`` (fields). A field (its first 32 bits ``u``) is in shard
+  ``u mod 2^L``, or ``u mod 2^(L+1)`` if that is below the split pointer; when the fields pass
+  ``LOAD`` per shard, the shard at the pointer splits in two (its fields rehashed, the pointer
+  moves on): a shard holds about ``LOAD`` fields at any size, and a look-up is one HGET.
 - ``nw:grp:story:{sid}``    HASH    first_id, first_source, first_seen, first_title, size,
   last_seen of a story; expires a window and a bucket after its last article joined.
 - ``nw:grp:story:{sid}:members``  ZSET  article id → unix time it joined.
@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import redis
 
-from worker.stories.signatures import BANDS, NUM_PERM
+from worker.stories.signatures import NUM_PERM
 from worker.stories.similarity import low_bits
 
 BUCKETS_PER_WINDOW = 6
@@ -71,8 +71,7 @@ POSTED = 8  # weightiest terms an article is posted under (and looks up)
 POSTED_ENTITIES = 3
 MAX_CANDIDATES = 32
 DF_SLOTS = 1 << 17
-LEVEL_ENTRIES = 80  # fields a shard holds, about, before the next level takes over
-FIELDS = {"i": 1, "l": BANDS, "t": POSTED + POSTED_ENTITIES}  # fields an article adds, by kind
+LOAD = 40  # fields a shard holds on average (linear hashing: one more shard past that)
 
 # Shared by both scripts. P: the key prefix; counts[b]: articles the bucket has counted.
 _COMMON = """
@@ -83,24 +82,34 @@ local function count(b)
   if not counts[b] then counts[b] = tonumber(redis.call('GET', P .. ':' .. b .. ':n') or '0') end
   return counts[b]
 end
-local PER = {i = 1, l = %BANDS%, t = %POSTS%}
-local function level(b, kind)
-  local e, l, cap = count(b) * PER[kind], 0, %LEVEL%
-  while e >= cap do l = l + 1; cap = cap * 16 end
-  return l
-end
-local function shard(b, kind, l, f)
-  local u = (kind == 'i') and tonumber(string.sub(f, 1, 8), 16) or tonumber(f)
-  return P .. ':' .. b .. ':' .. kind .. l .. ':' .. string.format('%d', u % (16 ^ l))
-end
--- every value of field f (a string) in bucket b, one per level it is found at
-local function lookup(b, kind, f)
-  local out = {}
-  for l = 0, level(b, kind) do
-    local v = redis.call('HGET', shard(b, kind, l, f), f)
-    if v then out[#out + 1] = v end
+-- Linear hashing: a kind's fields in bucket b live in shards 0 .. 2^L + split - 1; state[b][kind]
+-- = {L, split, fields}, read once per script, written back by save().
+local state, dirty = {}, {}
+local function st(b, kind)
+  state[b] = state[b] or {}
+  if not state[b][kind] then
+    local v = redis.call('HMGET', P .. ':' .. b .. ':lh', kind .. 'L', kind .. 's', kind .. 'f')
+    state[b][kind] = {tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')}
   end
-  return out
+  return state[b][kind]
+end
+local function num(kind, f)
+  if kind == 'i' then return tonumber(string.sub(f, 1, 8), 16) end
+  return tonumber(f)
+end
+local function shard_of(b, kind, a) return P .. ':' .. b .. ':' .. kind .. ':' .. a end
+local function shard(b, kind, f)
+  local s = st(b, kind)
+  local u = num(kind, f)
+  local a = u % (2 ^ s[1])
+  if a < s[2] then a = u % (2 ^ (s[1] + 1)) end
+  return shard_of(b, kind, string.format('%d', a))
+end
+-- the value of field f (a string) in bucket b, as a list (empty or one)
+local function lookup(b, kind, f)
+  local v = redis.call('HGET', shard(b, kind, f), f)
+  if v then return {v} end
+  return {}
 end
 local function indexed(id)  -- bucket, seq of an indexed article id hash, or nil
   for _, b in ipairs(req.live) do
@@ -220,14 +229,33 @@ local cur = req.live[1]
 local now = tonumber(req.now)
 local out = {}
 local touched = {}
+local function split(b, kind)  -- the next shard in line splits in two
+  local s = st(b, kind)
+  local size = 2 ^ s[1]
+  local from = shard_of(b, kind, string.format('%d', s[2]))
+  local to = shard_of(b, kind, string.format('%d', s[2] + size))
+  local all = redis.call('HGETALL', from)
+  for j = 1, #all, 2 do
+    if num(kind, all[j]) % (2 * size) ~= s[2] then
+      redis.call('HSET', to, all[j], all[j + 1])
+      redis.call('HDEL', from, all[j])
+      touched[to] = true
+    end
+  end
+  s[2] = s[2] + 1
+  if s[2] == size then s[1] = s[1] + 1; s[2] = 0 end
+end
 local function put(b, kind, f, s, cap, keep_first)
-  local key = shard(b, kind, level(b, kind), f)
+  local key = shard(b, kind, f)
   touched[key] = true
-  local list = redis.call('HGET', key, f)
-  if not list then
-    redis.call('HSET', key, f, s)
+  if redis.call('HSETNX', key, f, s) == 1 then
+    local lh = st(b, kind)
+    lh[3] = lh[3] + 1
+    dirty[b] = true
+    if lh[3] > %LOAD% * (2 ^ lh[1] + lh[2]) then split(b, kind) end
     return
   end
+  local list = redis.call('HGET', key, f)
   local _, n = string.gsub(list, ',', ',')
   if n + 1 >= cap then
     if keep_first then return end
@@ -286,6 +314,13 @@ for k, it in ipairs(req.items) do
   redis.call('ZADD', P .. ':stories', now, it.story)
   out[#out + 1] = {'ok', s, story_fields(it.story)}
 end
+for b in pairs(dirty) do
+  local lh = P .. ':' .. b .. ':lh'
+  for kind, v in pairs(state[b]) do
+    redis.call('HSET', lh, kind .. 'L', v[1], kind .. 's', v[2], kind .. 'f', v[3])
+  end
+  touched[lh] = true
+end
 for key in pairs(touched) do redis.call('EXPIREAT', key, req.expire) end
 redis.call('ZREMRANGEBYSCORE', P .. ':stories', '-inf', now - tonumber(req.window))
 return out
@@ -295,9 +330,7 @@ return out
 
 def _script(text: str) -> str:
     for name, value in {
-        "%BANDS%": BANDS,
-        "%POSTS%": FIELDS["t"],
-        "%LEVEL%": LEVEL_ENTRIES,
+        "%LOAD%": LOAD,
         "%SLOTS%": DF_SLOTS,
         "%LSH_CAP%": LSH_CAP,
         "%POST_CAP%": POST_CAP,
