@@ -26,8 +26,9 @@ from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, RawArticle, Record, StoryRef
-from worker.stories.group import group
+from worker.stories.group import Item, group_many
 from worker.stories.index import StoryIndex
+from worker.stories.signatures import signature
 from worker.summarize import summarize
 
 
@@ -127,21 +128,34 @@ def run_summarize(article: Article, settings: Settings, nlp: Nlp | None = None) 
 def run_group(article: Article, index: StoryIndex, nlp: Nlp | None = None) -> Article:
     """Find what the article reprints and the story it belongs to; index it (shared, in
     Redis). Idempotent per article id: grouping it again gives its first grouping back."""
-    assert article.clean is not None and article.entities is not None
+    return run_group_many([article], index, nlp)[0]
+
+
+def run_group_many(
+    articles: list[Article], index: StoryIndex, nlp: Nlp | None = None
+) -> list[Article]:
+    """:func:`run_group` for a batch, in its order: two round trips to Redis for the whole
+    batch (``worker.stories.group.group_many``)."""
     nlp = nlp or load_nlp()
-    found = group(
-        index,
-        article.id,
-        title=article.clean.title,
-        text=article.clean.text,
-        entities=[(e.type, e.normal, e.salience) for e in article.entities.entities],
-        source=article.source or source_domain(None, article.url),
-        dictionary=nlp.dictionary,
-    )
-    story = StoryRef(**dataclasses.asdict(found.story))
-    return article.model_copy(
-        update={"grouped": True, "duplicate_of": found.duplicate_of, "story": story}
-    )
+    items = []
+    for article in articles:
+        assert article.clean is not None and article.entities is not None
+        entities = [(e.type, e.normal, e.salience) for e in article.entities.entities]
+        sig = signature(
+            article.clean.title, article.clean.text, entities, dictionary=nlp.dictionary
+        )
+        source = article.source or source_domain(None, article.url)
+        items.append(Item(article.id, sig, article.clean.title, source))
+    return [
+        article.model_copy(
+            update={
+                "grouped": True,
+                "duplicate_of": found.duplicate_of,
+                "story": StoryRef(**dataclasses.asdict(found.story)),
+            }
+        )
+        for article, found in zip(articles, group_many(index, items))
+    ]
 
 
 def to_record(article: Article) -> Record:
