@@ -153,9 +153,10 @@ def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> 
     ]
     done = submit(items, settings)
     if fetches:
-        from worker.fetch.watch import enqueue_fetch
+        from worker.fetch.pending import Pending
 
+        pending = Pending(settings, ledger.redis)
         for entry in fetches:
-            enqueue_fetch(settings, json.loads(entry.payload)["url"])
+            pending.send(json.loads(entry.payload)["url"])
     ledger.remove_dead([e.entry_id for e in entries])
     return len(done.queued) + len(fetches)

@@ -87,7 +87,7 @@ import redis
 import structlog
 
 from config import Settings
-from worker.delivery.protocol import HANDED_OVER, PRIORITY_STEPS, Ref
+from worker.delivery.protocol import HANDED_OVER, Ref, broker_lists
 
 log = structlog.get_logger("worker.delivery")
 
@@ -206,8 +206,7 @@ class Keys:
     @property
     def queue_lists(self) -> list[str]:
         """The broker's lists of the queue, one per priority step (kombu's names)."""
-        queue = self.settings.queue
-        return [queue, *(f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS[1:])]
+        return broker_lists(self.settings.queue)
 
     @property
     def sweeper_lock(self) -> str:
