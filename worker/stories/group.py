@@ -97,7 +97,8 @@ def group_many(
         query = index.query(asks, now)
         puts: list[Put] = []
         order: list[tuple[int, str | None]] = []
-        mates: list[Entry] = []  # this batch's articles decided before, as their entries
+        # this batch's articles decided before: their entries, bands and posted terms
+        mates: list[tuple[Entry, set[int], set[str]]] = []
         for i, found in zip(pending, query.found):
             item = items[i]
             if found.existing is not None:
@@ -105,9 +106,11 @@ def group_many(
                 done[i] = Grouping(found.existing.duplicate_of, found.story)
                 continue
             vec = _vector(item.sig, found.df, found.articles)
+            bands, posted = set(item.sig.bands), set(found.posted)
+            near = [e for e, b, p in mates if b & bands or p & posted]  # as the index finds them
             candidates = [
                 c
-                for c in [*found.candidates, *mates]
+                for c in [*found.candidates, *near]
                 if c.id != item.article_id and c.seen >= now - index.window
             ]
             duplicate, story = decide(
@@ -130,7 +133,7 @@ def group_many(
                 item.sig.entities,
                 item.sig.marks,
             )
-            mates.append(unpack(f"{_LATER + len(mates)}|".encode() + entry))
+            mates.append((unpack(f"{_LATER + len(mates)}|".encode() + entry), bands, posted))
             puts.append(
                 Put(
                     item.article_id,
