@@ -30,7 +30,8 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``, ``{b}`` a bucket's number: unix time 
   moves on): a shard holds about ``LOAD`` fields at any size, and a look-up is one HGET.
 - ``nw:grp:story:{sid}``    HASH    first_id, first_source, first_seen, first_title, size,
   last_seen of a story; expires a window and a bucket after its last article joined.
-- ``nw:grp:story:{sid}:members``  ZSET  article id → unix time it joined.
+- ``nw:grp:story:{sid}:members``  ZSET  article id → unix time it joined, those of the window
+  (older ones are dropped at each join, so a story that goes on for months stays one window).
 - ``nw:grp:stories``        ZSET    story id → last_seen, stories active in the window.
 
 The scripts name the sharded keys themselves (a standalone Redis, as the rest of the project;
@@ -309,6 +310,7 @@ for k, it in ipairs(req.items) do
   redis.call('HINCRBY', skey, 'size', 1)
   redis.call('HSET', skey, 'last_seen', req.now)
   redis.call('ZADD', skey .. ':members', now + (k - 1) * 1e-6, it.aid)  -- a batch in order
+  redis.call('ZREMRANGEBYSCORE', skey .. ':members', '-inf', now - tonumber(req.window))
   redis.call('EXPIRE', skey, req.ttl)
   redis.call('EXPIRE', skey .. ':members', req.ttl)
   redis.call('ZADD', P .. ':stories', now, it.story)
