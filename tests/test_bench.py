@@ -41,9 +41,15 @@ def test_bench_reports_every_figure():
         "celery_vs_inprocess_times_processes", "entities_vs_naive_natasha",
         "entities_vs_ner_only", "celery_1_vs_1_process", "flower_events_cost",
         "stages_share_of_pool_cpu", "with_vs_without_grouping",
+        "celery_without_grouping_vs_inprocess_times_processes",
     }  # fmt: skip
-    assert set(result["celery_cpu_ms_per_article"]) == {"pool", "worker_main", "producer"}
+    assert set(result["celery_cpu_ms_per_article"]) == {"pool", "worker_main", "producer", "redis"}
     assert result["celery_cpu_ms_per_article"]["pool"] > 0
+    assert result["machine"]["load_average_at_start"]
+    counted = result["redis_commands"]  # every stage of every article costs Redis commands
+    assert counted["articles"] == 6 and counted["commands_per_article_per_stage"] > 0
+    assert counted["including_scripts_inner_commands"] > counted["commands_per_article_per_stage"]
+    assert counted["by_command_per_article"]["evalsha"] > 0
 
 
 def test_bench_stories_reports_the_index_at_each_size():

@@ -156,6 +156,128 @@ def test_a_lead_above_the_body_container_is_kept():
     assert clean(raw).text.split("\n\n") == [lead, *body]
 
 
+# readability/firefox-nightly-blog (2020): the post is short bullets under headings, each run of
+# prose scoring little; a newsletter's pitch after it, in a <form>, scored twice as much and was
+# taken for the article (recall 0.12).
+FIREFOX_BULLETS = [
+    "We have just landed Bug 1553982, which aims to prevent starting an update while another "
+    "Firefox instance is running.",
+    "Thanks to evilpie, users can now import logins from Keepass into Firefox",
+    "Firefox now supports printing non-contiguous page ranges (e.g. 1-3, 6, 7)",
+    "DevTools and Marionette are now fully Fission compatible! Congratulations to those teams!",
+    "Neil has patches up to improve the behaviour of the tab unloader",
+    "Background updater work is also proceeding, with Bug 1676296 landing last week to support "
+    "managing scheduled tasks.",
+    "Dimi fixed the password manager code that triggered main thread disk access",
+    "We are running three experiments with the new tab page in two countries this month.",
+    "Newtab Pocket stories in AU and NZ",
+    "Amy Churchwell joins the Search and Navigation team today. Welcome Amy, we are glad!",
+]
+NEWSLETTER = [
+    "Get the Mozilla newsletter and help us keep it open and free for everyone who uses it.",
+    "I am okay with Mozilla handling my info as explained in this Privacy Policy of ours.",
+    "If you have not previously confirmed a subscription to a Mozilla-related newsletter you may "
+    "have to do so. Please check your inbox or your spam filter for an e-mail from us.",
+    "We will only send you Mozilla-related information, and you can unsubscribe from it at any "
+    "time you like, with one click on the link at the bottom of every e-mail we send you.",
+]
+
+
+def test_prose_in_a_form_after_the_article_is_not_the_article():
+    b = FIREFOX_BULLETS
+    sections = [("Highlights", b[:3]), ("Developer Tools", b[3:5]), ("Installer", b[5:7])]
+    sections += [("New Tab Page", b[7:9]), ("Introductions", b[9:])]
+    post = "".join(
+        f"<h3>{name}</h3><ul>{''.join(f'<li>{item}</li>' for item in items)}</ul>"
+        for name, items in sections
+    )
+    raw = page(
+        "<title>These Weeks in Firefox: Issue 85</title>",
+        f"{NAV}<main><article class='post'><h1>These Weeks in Firefox: Issue 85</h1>"
+        f"<div class='entry-content'>{post}</div></article>"
+        "<div><h2>Popular posts</h2><a href='/1'>Firefox 85 is out</a><br>"
+        "<a href='/2'>Fission in Nightly</a><br><a href='/3'>A year in review</a></div>"
+        f"<form class='newsletter'>{''.join(f'<p>{p}</p>' for p in NEWSLETTER)}</form></main>",
+    )
+    text = clean(raw).text
+    assert all(item in text for item in FIREFOX_BULLETS)
+    assert "Developer Tools" in text
+    assert not any(p in text for p in NEWSLETTER)
+
+
+# wcxb/dev/0144 (self.com, 2024): each part of the article between two product cards is its own
+# body container (class "article__body"), all of them in one more ("article-body__content");
+# only the part around the first stretch of prose was kept (recall 0.34).
+PRODUCTS = [
+    (
+        "Best Electric Toothbrush: Burst Oral Care Pro Sonic Toothbrush",
+        "Why we love it: With enough smart features to feel like a true upgrade, the toothbrush "
+        "is easy to use every morning and evening.",
+        "One tester said: the pressure sensor has been extremely helpful, and it is training me "
+        "to be gentler with my brushing.",
+    ),
+    (
+        "Best Travel Toothbrush: Aquasonic Icon",
+        "Why we love it: The colorful Icon has its own carrying case, so it is easy to bring "
+        "along on your travels for a week or two.",
+        "One tester said: I absolutely loved that it did not take too much space in my overnight "
+        "bag and stayed very neat.",
+    ),
+    (
+        "Best Floss: Davids Expanding Dental Floss",
+        "Why we love it: Neither poppy seeds nor spinach can hide from this unique floss, which "
+        "expands as you use it between teeth.",
+        "One tester said: the expanding string works like magic and picks up more gunk than any "
+        "floss I have used before.",
+    ),
+]
+
+
+def test_an_article_split_into_several_body_containers_is_kept_whole():
+    card = (
+        "<div class='product-embed'><p>Courtesy of brand</p><p><a href='/w'>$80</a></p>"
+        "<p><a href='/w'>Walmart</a></p><p><a href='/a'>$85 (6% off)</a></p>"
+        "<p><a href='/a'>Amazon</a></p><p><a href='/t'>Target</a></p></div>"
+    )
+    parts = "".join(
+        f"<div class='grid-layout__content'><div class='body__container article__body'>"
+        f"<div class='body__inner-container'><h2>{name}</h2>{card}<p>{why}</p><p>{said}</p>"
+        "</div></div></div>"
+        for name, why, said in PRODUCTS
+    )
+    raw = page(
+        "<title>The Best Oral Care Products for a Healthier Smile | SELF</title>",
+        f"{NAV}<main><article class='article main-content'><h1>The Best Oral Care Products</h1>"
+        f"<div class='article-body__content'>{parts}</div></article></main>",
+    )
+    text = clean(raw).text
+    assert all(why in text and said in text for _, why, said in PRODUCTS)
+    assert "Walmart" not in text
+
+
+# wcxb/dev/2684 (digitalocean.com, 2025): "javascript" marked a line as chrome wherever it stood,
+# so a tutorial's paragraphs about JavaScript ended the article (recall 0.53).
+def test_a_paragraph_about_javascript_is_the_articles_a_request_to_enable_it_is_not():
+    paragraphs = [
+        "n8n is an open-source, node-based workflow automation platform where each step in a "
+        "workflow is represented as a node.",
+        "Code nodes in n8n let you write custom JavaScript inside your workflow when no built-in "
+        "node does the job.",
+        "Basic workflows require no coding, but having JavaScript or API knowledge helps you "
+        "build more advanced automations.",
+        "Each node can trigger actions, process and transform data, call APIs, or apply logic "
+        "to build powerful workflows.",
+    ]
+    raw = page(
+        "<title>n8n: A Guide to Workflow Automation</title>",
+        f"{NAV}<div><h1>n8n: A Guide to Workflow Automation</h1>"
+        f"{''.join(f'<p>{p}</p>' for p in paragraphs)}</div>"
+        "<noscript></noscript><div><p>Please enable JavaScript to use all the features of this "
+        "site.</p></div>",
+    )
+    assert clean(raw).text.split("\n\n") == paragraphs
+
+
 # --- metadata --------------------------------------------------------------------------------
 
 JSON_LD = {

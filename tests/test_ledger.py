@@ -3,6 +3,7 @@ one place per article — and the sweeper over them."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -13,25 +14,15 @@ from worker.delivery.ledger import Ledger, inflight_member
 from worker.delivery.protocol import ORDINARY, Ref
 
 
-class Doc:
-    """An article as a stage hands it over."""
-
-    def __init__(self, ref: Ref, json: str) -> None:
-        self.id, self.kind, self.submission = ref
-        self.json = json
-
-    def model_dump_json(self) -> str:
-        return self.json
-
-
 def test_an_article_lands_in_exactly_one_place(ledger):
     ref = Ref(f"s-{uuid.uuid4().hex}", "json", ORDINARY)
     ledger.admit([(ref, b"payload")])
-    assert ledger.take("clean", [ref]) == ([ref], [b"payload"])
-    assert ledger.hand_over("clean", [Doc(ref, '{"id": "x"}')]) == [ref]
-    assert ledger.take("entities", [ref]) == ([ref], [b'{"id": "x"}'])
+    assert ledger.take("clean", [ref]) == ([ref], [b"payload"], 0)
+    assert ledger.hand_over("clean", [(ref, b'{"id": "x"}')]) == [ref]
+    assert ledger.take("entities", [ref], "t:0") == ([ref], [b'{"id": "x"}'], 1)
+    assert ledger.take("entities", [ref], "t:0").deliveries == 2  # the same message again
     assert ledger.land([ref]) == [True]
-    assert ledger.take("entities", [ref]) == ([], [])  # landed: nothing left to take
+    assert ledger.take("entities", [ref]) == ([], [], 0)  # landed: nothing left to take
     assert ledger.redis.get(ledger.keys.doc(ref.id, ref.submission, "clean")) is None  # freed
     assert ledger.land([ref]) == [False]
     # A stale redelivery that fails afterwards does not dead-letter a processed article.
@@ -44,7 +35,7 @@ def test_an_article_lands_in_exactly_one_place(ledger):
 def test_dead_letter_keeps_the_payload_once(ledger):
     ref = Ref(f"d-{uuid.uuid4().hex}", "text", ORDINARY)
     ledger.admit([(ref, b"\xff\xfe not utf-8")])
-    ledger.hand_over("entities", [Doc(ref, "{}")])
+    ledger.hand_over("entities", [(ref, b"{}")])
     assert ledger.dead_letter(ref, stage="clean", reason="bad") is True
     assert ledger.redis.get(ledger.keys.doc(ref.id, ref.submission, "entities")) is None
     assert ledger.dead_letter(ref, stage="clean", reason="bad") is False
@@ -56,6 +47,25 @@ def test_dead_letter_keeps_the_payload_once(ledger):
     assert ref not in ledger.stalled(idle=-60)
     # --force (a new submission) may land it again.
     assert ledger.land([ref._replace(submission="forced")]) == [True]
+
+
+def test_landing_is_announced_once_per_article_on_the_channel(ledger):
+    """What ``submit --wait`` listens to: each landing (processed or dead) once, with its state."""
+    first, second, bad = (Ref(f"{n}-{uuid.uuid4().hex}", "json", ORDINARY) for n in "abc")
+    ledger.admit([(r, b"{}") for r in (first, second, bad)])
+    pubsub = ledger.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(ledger.keys.landed)
+    assert pubsub.get_message(timeout=5) is None  # (the subscription's confirmation)
+    assert ledger.land([first]) == [True]
+    assert ledger.land([first, second]) == [False, True]  # one script call for the batch
+    assert ledger.dead_letter(bad, stage="clean", reason="bad") is True
+    assert ledger.land([first, second]) == [False, False]  # nothing new: no message
+    messages = []
+    while (message := pubsub.get_message(timeout=1)) is not None:
+        messages.append(json.loads(message["data"]))
+    pubsub.close()
+    assert messages == [[[first.id, "processed:1"]], [[second.id, "processed:1"]],
+                        [[bad.id, "dead:1"]]]  # fmt: skip
 
 
 def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(ledger, settings):
@@ -73,7 +83,7 @@ def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(ledger, 
     long_ago = time.time() - settings.visibility_timeout - 10
     for r in (stalled, expired, landed):
         ledger.redis.zadd(ledger.keys.inflight, {inflight_member(r): long_ago})
-    ledger.started("delivery-1", [busy])  # busy made progress just now
+    ledger.take("clean", [busy], "delivery-1")  # a task of busy's started just now
 
     queue = ledger.redis
     queued: list[list[Ref]] = []

@@ -48,7 +48,7 @@ def test_end_to_end_on_rabbitmq(tmp_path, dev_pages, rabbit_env):
     env = rabbit_env
     pages = tmp_path / "pages.jsonl"
     with open(pages, "w", encoding="utf-8") as fh:
-        for page in dev_pages[:20]:
+        for page in dev_pages[:8]:
             rec = {"id": page["id"], "url": page["url"], "html": page["html"]}
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
@@ -57,14 +57,14 @@ def test_end_to_end_on_rabbitmq(tmp_path, dev_pages, rabbit_env):
         done = newsworker("submit", str(SAMPLE), str(pages), "--wait", "--timeout", "300", env=env)
         assert done.returncode == 0, done.stderr + worker.tail()
         assert json.loads(done.stdout) == {
-            "submitted": 21, "queued": 21, "duplicates": 0, "processed": 21, "dead": 0,
+            "submitted": 9, "queued": 9, "duplicates": 0, "processed": 9, "dead": 0,
             "pending": 0,
         }  # fmt: skip
     finally:
         worker.stop()
     records = json_lines(newsworker("consume", "--group", "e2e", env=env).stdout)
     sample_id = derive_id(SAMPLE.read_bytes(), "text")
-    ids = {sample_id} | {p["id"] for p in dev_pages[:20]}
+    ids = {sample_id} | {p["id"] for p in dev_pages[:8]}
     assert Counter(r["id"] for r in records) == Counter({i: 1 for i in ids})
     [sample] = [r for r in records if r["id"] == sample_id]
     assert sample["title"] == "Президенты поговорили о Корее"
@@ -76,7 +76,7 @@ def test_kill_9_mid_batch_on_rabbitmq(tmp_path, dev_pages, rabbit_env):
     once: no visibility timeout, no sweeper; every article lands exactly once."""
     env = rabbit_env
     settings = Settings(**settings_overrides(env))
-    ids = write_articles(tmp_path / "batch.jsonl", 80, dev_pages, "rkill")
+    ids = write_articles(tmp_path / "batch.jsonl", 48, dev_pages, "rkill")
     counts, second = kill_9_mid_batch(tmp_path, env, ids, processed=10)
-    assert counts == Counter(processed=80), second.tail()
+    assert counts == Counter(processed=48), second.tail()
     assert stream_ids(settings) == Counter({i: 1 for i in ids})

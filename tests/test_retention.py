@@ -7,7 +7,15 @@ import json
 import time
 
 import pytest
-from conftest import SAMPLE, Worker, json_lines, namespace, newsworker, settings_overrides
+from conftest import (
+    DEV_CLEAN,
+    SAMPLE,
+    Worker,
+    json_lines,
+    namespace,
+    newsworker,
+    settings_overrides,
+)
 
 from config import Settings
 from worker.delivery.ledger import Keys, connect
@@ -99,3 +107,32 @@ def test_worker_expires_records_and_trims_once_groups_have_read(tmp_path):
     finally:
         worker.stop()
     assert '"stream_trimmed"' in worker.log.read_text()
+
+
+def test_a_story_that_goes_on_keeps_only_its_members_of_the_window(settings):
+    """A story joined again and again (here: the same text every 0.6 window) stays one window
+    of members: its member set does not grow with its age (issue 18, the soak)."""
+    from natasha import MorphVocab
+
+    from worker.nlp import Dictionary
+    from worker.stories.group import group
+    from worker.stories.index import StoryIndex
+
+    client = connect(settings)
+    prefix = f"{settings.key_prefix}:story-retention-{time.monotonic_ns()}:grp"
+    window = 600
+    index = StoryIndex(client, prefix, window)
+    page = json.loads(DEV_CLEAN.read_text(encoding="utf-8").splitlines()[0])
+    article = {"title": page["gold_title"], "text": page["gold_text"][:2000],
+               "dictionary": Dictionary(MorphVocab())}  # fmt: skip
+    now = time.time()
+    try:
+        grouped = [group(index, f"a{i}", **article, now=now + i * 0.6 * window) for i in range(6)]
+        [story] = {g.story.id for g in grouped}  # each joined the one before it
+        assert grouped[-1].story.size == 6
+        members = [m for m, _ in index.members(story)]
+        assert members == ["a4", "a5"]  # a0..a3 joined more than a window before a5
+    finally:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)

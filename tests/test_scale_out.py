@@ -105,7 +105,7 @@ def test_host_b_cut_off_mid_batch_every_article_lands_once(tmp_path, dev_pages):
         env = namespace(visibility_timeout=20, task_time_limit=15, batch_size=4)
         settings = Settings(**settings_overrides({**env, "NEWSWORKER_REDIS_URL": local}))
         ping = settings.effective_broker_url
-        ids = write_articles(tmp_path / "batch.jsonl", 60, dev_pages, "netns")
+        ids = write_articles(tmp_path / "batch.jsonl", 32, dev_pages, "netns")
         on_b = worker_on(hosts, hosts.b, {**env, "NEWSWORKER_REDIS_URL": remote},
                          tmp_path / "b.log", ping)  # fmt: skip
         on_a = None
@@ -113,7 +113,7 @@ def test_host_b_cut_off_mid_batch_every_article_lands_once(tmp_path, dev_pages):
             on_b.start()
             out = newsworker("submit", str(tmp_path / "batch.jsonl"),
                              env={**env, "NEWSWORKER_REDIS_URL": local})  # fmt: skip
-            assert json.loads(out.stdout)["queued"] == 60, out.stderr
+            assert json.loads(out.stdout)["queued"] == 32, out.stderr
             while landed(settings, ids)["processed"] < 8:
                 assert on_b.proc.poll() is None, on_b.tail()
                 time.sleep(0.05)
@@ -128,7 +128,7 @@ def test_host_b_cut_off_mid_batch_every_article_lands_once(tmp_path, dev_pages):
             on_a = worker_on(hosts, hosts.a, {**env, "NEWSWORKER_REDIS_URL": local},
                              tmp_path / "a.log", ping).start()  # fmt: skip
             counts = wait_landed(settings, ids, timeout=300)
-            assert counts == Counter(processed=60), (counts, on_a.tail())
+            assert counts == Counter(processed=32), (counts, on_a.tail())
             assert stream_ids(settings) == Counter({i: 1 for i in ids})
             # B comes back; whatever it was doing resumes or fails: still once each.
             hosts.restore_b()

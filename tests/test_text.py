@@ -42,14 +42,16 @@ def test_sentence_ends() -> None:
 
 
 def test_language() -> None:
+    model = text.load_language_model()
+    assert model is text.load_language_model()  # loaded once per process
+    ru = "Президенты России и США провели третий телефонный разговор."
+    assert text.detect_language(ru, model) == "ru"
+    uk = "Президенти України та США провели розмову, і її тема відома."
+    assert text.detect_language(uk, model) == "uk"
     assert (
-        text.detect_language("Президенты России и США провели третий телефонный разговор.") == "ru"
+        text.detect_language("The presidents of Russia and the US spoke by phone.", model) == "en"
     )
-    assert (
-        text.detect_language("Президенти України та США провели розмову, і її тема відома.") == "uk"
-    )
-    assert text.detect_language("The presidents of Russia and the US spoke by phone.") == "en"
-    assert text.detect_language("12 345") == "und"
+    assert text.detect_language("12 345", model) == "und"
 
 
 def test_sentences_and_tokens_carry_offsets() -> None:

@@ -19,8 +19,10 @@ from webserver import WebServer
 
 from config import Settings
 from worker.delivery.ledger import Ledger
+from worker.delivery.protocol import broker_lists
+from worker.fetch.pending import Pending
 
-N_FEED_PAGES = 40  # distinct articles behind the 20 feeds × 50 items
+N_FEED_PAGES = 20  # distinct articles behind the 20 feeds × 50 items (each in 5 spellings)
 N_SITEMAP_PAGES = 16  # 8 in each news sitemap
 
 
@@ -318,3 +320,40 @@ def test_the_three_variants_of_the_seed_sample_are_one_article(tmp_path):
     batch.write_text("".join(json.dumps({"url": u, "text": text}) + "\n" for u in variants))
     out = newsworker("submit", str(batch), env=env)
     assert json.loads(out.stdout) == {"submitted": 3, "queued": 1, "duplicates": 2}
+
+
+def test_a_fetch_whose_message_was_lost_is_sent_again(tmp_path, dev_pages):
+    """A fetch noted as pending whose message is gone (a worker killed between kombu's pop
+    and its unacked record) is sent again by the sweeper, once, and fetched once."""
+    env = namespace(**{**FAST, "visibility_timeout": 8, "task_time_limit": 6})
+    settings = Settings(**settings_overrides(env))
+    ledger = Ledger(settings)
+    pending = Pending(settings, ledger.redis)
+    with WebServer() as web:
+        web.route("/robots.txt", "User-agent: *\n")
+        web.route("/lost", dev_pages[1]["html"], Content_Type="text/html; charset=utf-8")
+        web.route("/kept", dev_pages[2]["html"], Content_Type="text/html; charset=utf-8")
+        pending.send(web.url("/lost"))
+        for name in broker_lists(settings.fetch_queue):  # the message is lost...
+            ledger.redis.delete(name)
+        pending.send(web.url("/kept"))  # ...this one is not
+        assert ledger.redis.zcard(pending.key) == 2
+        nlp = Worker(tmp_path / "nlp.log", concurrency=1, env=env).start()
+        fetcher = FetchWorker(tmp_path / "fetch.log", threads=2, env=env).start()
+        try:
+            got = wait_records(settings, 2, 90, fetcher, nlp)
+            time.sleep(6)  # a sweep more: nothing is sent a second time
+            got = records(settings)
+            left = ledger.redis.zcard(pending.key)
+        finally:
+            fetcher.stop()
+            nlp.stop()
+    paths = [p for _, _, p in web.log]
+    assert sorted(r["url"].rsplit("/", 1)[-1] for r in got) == ["kept", "lost"], got
+    assert paths.count("/lost") == 1 and paths.count("/kept") == 1, paths
+    assert left == 0
+    assert (
+        "stalled_fetches_requeued"
+        in (tmp_path / "fetch.log").read_text() + (tmp_path / "nlp.log").read_text()
+    )
+    assert not dead(settings)

@@ -31,7 +31,7 @@ from worker.entities import extract, tagger
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Clean, RawArticle
 from worker.summarize import summarize
-from worker.text import sentences, tokens
+from worker.text import load_language_model, sentences, tokens
 
 Say = Callable[[str], None]
 WARM = 20  # articles run before timing, in process and through the workers alike
@@ -150,7 +150,7 @@ def _entities_floor(text: str, nlp: Nlp) -> int:
 
 
 def _clean(raw: RawArticle, settings: Settings) -> Clean:
-    return clean.clean(raw, max_text_chars=settings.max_text_chars)
+    return clean.clean(raw, max_text_chars=settings.max_text_chars, languages=load_language_model())
 
 
 def _naive_natasha(text: str, nlp: Nlp) -> None:
@@ -330,10 +330,70 @@ def _submit_and_wait(items: list[ingest.Submission], settings: Settings) -> floa
 
     start = time.perf_counter()
     done = producer.submit(items, settings)
-    outcome = producer.wait(done.queued, settings, poll=0.05)
+    outcome = producer.wait(done.queued, settings)
     if outcome["processed"] != len(items):
         raise RuntimeError(f"bench articles did not all process: {dict(outcome)}")
     return time.perf_counter() - start
+
+
+def _redis_cpu_s(client: Any) -> float:
+    """CPU seconds (user + system) the Redis server has used so far."""
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def _commandstats(client: Any) -> dict[str, int]:
+    return {name.removeprefix("cmdstat_"): int(s["calls"])
+            for name, s in client.info("commandstats").items()}  # fmt: skip
+
+
+COUNTED = 64  # articles of the pass that counts Redis commands (4 batches of 16)
+
+
+def count_commands(items: list[ingest.Submission], settings: Settings) -> dict[str, Any]:
+    """Redis commands per article per stage, from ``INFO commandstats`` before and after
+    ``items`` go through the running workers; a MONITOR over the same pass tells the commands
+    clients sent (a script call is one) from those the scripts ran inside Redis. Exact on a
+    private Redis; on a shared one every other client's commands are counted too."""
+    import threading
+
+    from worker.delivery.ledger import connect
+    from worker.delivery.protocol import STAGES
+
+    client = connect(settings)
+    seen = {"clients": 0, "scripts": 0}
+    ready, done = threading.Event(), threading.Event()
+
+    def monitor() -> None:
+        with client.monitor() as m:
+            ready.set()
+            for command in m.listen():
+                if command["command"] == "ECHO STOP-COUNTING":
+                    done.set()
+                    return
+                seen["scripts" if command.get("client_type") == "lua" else "clients"] += 1
+
+    watcher = threading.Thread(target=monitor, daemon=True)
+    watcher.start()
+    ready.wait(10)
+    before = _commandstats(client)
+    _submit_and_wait(items, settings)
+    after = _commandstats(client)
+    client.echo("STOP-COUNTING")
+    watcher.join(600)  # MONITOR's lines may lag far behind on a busy machine
+    calls = {name: after[name] - before.get(name, 0) for name in after}
+    calls = {n: c for n, c in sorted(calls.items(), key=lambda kv: -kv[1]) if c > 0}
+    calls.pop("info", None)  # this function's own
+    per = len(items) * len(STAGES)
+    return {
+        "articles": len(items),
+        # Commands sent by clients (a script call counts one): None if MONITOR fell behind.
+        "commands_per_article_per_stage": round(seen["clients"] / per, 2)
+        if done.is_set()
+        else None,
+        "including_scripts_inner_commands": round(sum(calls.values()) / per, 2),
+        "by_command_per_article": {n: round(c / len(items), 2) for n, c in calls.items()},
+    }
 
 
 def _namespace(settings: Settings, tag: str) -> Settings:
@@ -359,9 +419,12 @@ def through_celery(
     events: bool,
     say: Say,
     stories: bool = True,
+    count: bool = False,
 ) -> dict[str, Any]:
     """Articles/s through real workers (startup excluded), latency, and memory per process;
-    ``stories=False``: the group stage hands articles over without grouping them."""
+    ``stories=False``: the group stage hands articles over without grouping them; ``count``:
+    then a pass counting Redis commands (``count_commands``)."""
+    from worker.delivery.ledger import connect
     from worker.embedded import WorkerProcess, worker_command
 
     ns = _namespace(settings, f"p{processes}").model_copy(
@@ -378,16 +441,24 @@ def through_celery(
         say(f"bench: {len(items)} articles through {processes} worker process(es)")
         assert worker.proc is not None
         main, pool = worker.proc.pid, worker.children()
+        client = connect(ns)
         cpu = {pid: _cpu_s(pid) for pid in (main, *pool)}
+        redis_cpu = _redis_cpu_s(client)
         producer = time.process_time()
         seconds = _submit_and_wait(items, ns)
         producer = time.process_time() - producer
         cpu = {pid: _cpu_s(pid) - before for pid, before in cpu.items()}
+        redis_cpu = _redis_cpu_s(client) - redis_cpu
         latencies = []
         for i, item in enumerate(items[:20]):  # light load: one article at a time
             one = ingest.Submission(f"lat-{i}", item.kind, item.payload, item.origin)
             latencies.append(1000 * _submit_and_wait([one], ns))
         pss = [p for p in map(_pss_mb, worker.children()) if p is not None]
+        counted = None
+        if count:
+            few = [ingest.Submission(f"count-{i}", s.kind, s.payload, s.origin)
+                   for i, s in enumerate(items[:COUNTED])]  # fmt: skip
+            counted = count_commands(few, ns)
     finally:
         worker.stop()
         _cleanup(ns)
@@ -403,7 +474,9 @@ def through_celery(
             "pool": round(1000 * sum(cpu[pid] for pid in pool) / len(items), 2),
             "worker_main": round(1000 * cpu[main] / len(items), 2),
             "producer": round(1000 * producer / len(items), 2),
+            "redis": round(1000 * redis_cpu / len(items), 2),
         },
+        "redis_commands": counted,
     }
 
 
@@ -437,7 +510,7 @@ def burst(
 
         start = time.time()
         done = producer.submit(items, ns, on_progress=mark, depth_first=depth_first)
-        outcome = producer.wait(done.queued, ns, poll=0.2)
+        outcome = producer.wait(done.queued, ns)
         drain = time.time() - start
         if outcome["processed"] != len(items):
             raise RuntimeError(f"burst articles did not all process: {dict(outcome)}")
@@ -492,6 +565,7 @@ def run(
             "cpus": os.cpu_count(),
             "cpu": platform.processor() or platform.machine(),
             "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "articles": len(items),
     }
@@ -509,7 +583,7 @@ def run(
     if not celery:
         return result
     with bench_redis(settings, say) as live:
-        many = through_celery(items, live, processes, events=True, say=say)
+        many = through_celery(items, live, processes, events=True, say=say, count=True)
         ungrouped = through_celery(items, live, processes, events=True, say=say, stories=False)
         one = through_celery(items, live, 1, events=True, say=say)
         quiet = through_celery(items, live, processes, events=False, say=say)
@@ -524,12 +598,19 @@ def run(
         p95_ms=one["p95_ms"],
         pss_mb_per_worker_process=many["pss_mb_per_worker_process"],
         celery_cpu_ms_per_article=many["cpu_ms_per_article"],
+        celery_without_grouping_cpu_ms_per_article=ungrouped["cpu_ms_per_article"],
+        redis_commands=many["redis_commands"],
+        redis_private=live is not settings,  # (a shared one: counts include others)
     )
     rate = result["inprocess_articles_per_s"]
     ents = result["stage_articles_per_s"]["entities"]
     result["ratios"] = {
         "celery_vs_inprocess_times_processes": round(
             many["articles_per_s"] / (rate * processes), 3
+        ),
+        # The same stages as in process (the group stage handing over without grouping).
+        "celery_without_grouping_vs_inprocess_times_processes": round(
+            ungrouped["articles_per_s"] / (rate * processes), 3
         ),
         "entities_vs_naive_natasha": round(ents / result["naive_natasha_articles_per_s"], 3),
         "entities_vs_ner_only": round(ents / result["ner_only_articles_per_s"], 3),

@@ -237,20 +237,22 @@ def watch(sources: Path, once: bool, force: bool) -> None:
 
     from worker.delivery.ledger import Ledger
     from worker.fetch.client import Client
+    from worker.fetch.pending import Pending
     from worker.fetch.sources import BadSources, SourcesFile
     from worker.fetch.state import WatchState
-    from worker.fetch.watch import Watcher, enqueue_fetch
+    from worker.fetch.watch import Watcher
 
     settings = _settings()
     _require_redis(settings)
     ledger = Ledger(settings)
+    pending = Pending(settings, ledger.redis)
     watcher = Watcher(
         settings,
         SourcesFile(sources),
         Client(settings, ledger.redis),
         WatchState(settings, ledger.redis),
         ledger,
-        lambda item: enqueue_fetch(settings, item.url, force=force, published_at=item.published_at),
+        lambda item: pending.send(item.url, force=force, published_at=item.published_at),
     )
     try:
         if once:
@@ -579,7 +581,8 @@ def stories(count: int) -> None:
 @main.command()
 @click.argument("story_id")
 def story(story_id: str) -> None:
-    """List a story's articles in the order they joined it.
+    """List a story's articles of the window (NEWSWORKER_STORY_WINDOW) in the order they
+    joined it.
 
     One JSON line each: id, joined_at, duplicate_of, source and title (from the Redis record,
     when the redis sink has it).

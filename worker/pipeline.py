@@ -1,9 +1,13 @@
-"""The pipeline's steps over an :class:`Article`, shared by the Celery tasks and ``process``.
+"""The pipeline's steps over an article's :data:`Document`, shared by the Celery tasks and
+``process``.
 
-``decode`` turns a submitted payload into a :class:`RawArticle`; each ``run_*`` step fills one
-part of the article from a stage function (``worker.clean``, ``worker.entities``,
-``worker.summarize``, ``worker.stories``); ``to_record`` builds what the sinks store. The NLP
-models reach the stages from here: given by the caller, else the process's own
+``decode`` turns a submitted payload into a :class:`RawArticle` (validated: it comes from
+outside); ``run_clean`` makes the :class:`Article`, and ``document`` its plain form; each later
+``run_*`` step adds one part to the document from a stage function (``worker.entities``,
+``worker.summarize``, ``worker.stories``); ``to_record`` builds what the sinks store (validated:
+it goes out to consumers). Between the stages the document is plain data in JSON
+(``dump_document``, ``load_document``: orjson), not validated again — the pipeline wrote it.
+The NLP models reach the stages from here: given by the caller, else the process's own
 (``worker.nlp.load_nlp``, loaded once).
 """
 
@@ -12,8 +16,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from typing import Any
 
+import orjson
 import redis
+from py3langid.langid import LanguageIdentifier
 from pydantic import ValidationError
 
 from config import Settings
@@ -25,10 +32,12 @@ from worker.errors import BadArticle
 from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
-from worker.schema import Article, RawArticle, Record, StoryRef
-from worker.stories.group import group
+from worker.schema import Article, Entities, RawArticle, Record
+from worker.stories.group import group_signature
 from worker.stories.index import StoryIndex
+from worker.stories.signatures import Signature, signature
 from worker.summarize import summarize
+from worker.text import load_language_model
 
 
 def _decode_text(payload: bytes, kind: Kind) -> str:
@@ -70,9 +79,11 @@ def run_clean(
     raw: RawArticle,
     settings: Settings,
     chrome: SourceChrome | None = None,
+    languages: LanguageIdentifier | None = None,
 ) -> Article:
     """Clean the article; with ``chrome``, drop the lines its source is known to repeat and
-    learn from this page (a Redis outage only turns the learning off for this article)."""
+    learn from this page (a Redis outage only turns the learning off for this article).
+    ``languages``: the language model, loaded once per process when not given."""
     domain = source_domain(raw.source, raw.url) if chrome else None
     known = None
     if chrome and domain:
@@ -83,6 +94,7 @@ def run_clean(
         chrome=known,
         max_text_chars=settings.max_text_chars,
         min_text_chars=settings.min_text_chars,
+        languages=languages or load_language_model(),
     )
     if settings.reject_non_russian and cleaned.language != "ru":
         raise BadArticle(f"text is not Russian (detected: {cleaned.language})")
@@ -102,79 +114,104 @@ def run_clean(
     )
 
 
-def run_entities(article: Article, nlp: Nlp | None = None) -> Article:
-    assert article.clean is not None
-    nlp = nlp or load_nlp()
-    found = extract(article.clean.text, nlp, published_at=article.published_at)
-    return article.model_copy(update={"entities": found})
+Document = dict[str, Any]
+"""An article between the stages: the JSON form of :class:`Article` as plain data."""
 
 
-def run_summarize(article: Article, settings: Settings, nlp: Nlp | None = None) -> Article:
-    assert article.clean is not None
+def document(article: Article) -> Document:
+    """The cleaned article as the stages after clean work on it."""
+    return article.model_dump()
+
+
+def dump_document(doc: Document) -> bytes:
+    return orjson.dumps(doc)
+
+
+def load_document(data: bytes) -> Document:
+    """A document a stage handed over (the pipeline's own: not validated again)."""
+    return orjson.loads(data)
+
+
+def run_entities(doc: Document, nlp: Nlp | None = None) -> Document:
     nlp = nlp or load_nlp()
+    found = extract(doc["clean"]["text"], nlp, published_at=doc["published_at"])
+    return {**doc, "entities": found.model_dump()}
+
+
+def run_summarize(doc: Document, settings: Settings, nlp: Nlp | None = None) -> Document:
+    nlp = nlp or load_nlp()
+    clean = doc["clean"]
+    found = doc["entities"]
     summary = summarize(
-        article.clean.text,
-        article.entities,
+        clean["text"],
+        None if found is None else Entities.model_validate(found),  # the stage takes a model
         embedding=nlp.embedding,
-        title=article.clean.title,
-        subtitle=article.clean.subtitle,
+        title=clean["title"],
+        subtitle=clean["subtitle"],
         sentences=settings.summary_sentences,
         chars=settings.summary_chars,
     )
-    return article.model_copy(update={"summary": summary})
+    return {**doc, "summary": summary.model_dump()}
 
 
-def run_group(article: Article, index: StoryIndex, nlp: Nlp | None = None) -> Article:
-    """Find what the article reprints and the story it belongs to; index it (shared, in
-    Redis). Idempotent per article id: grouping it again gives its first grouping back."""
-    assert article.clean is not None and article.entities is not None
+def sign(doc: Document, nlp: Nlp | None = None) -> Signature:
+    """What the grouping keeps of an article (``worker.stories.signatures``)."""
     nlp = nlp or load_nlp()
-    found = group(
-        index,
-        article.id,
-        title=article.clean.title,
-        text=article.clean.text,
-        entities=[(e.type, e.normal, e.salience) for e in article.entities.entities],
-        source=article.source or source_domain(None, article.url),
+    clean = doc["clean"]
+    return signature(
+        clean["title"],
+        clean["text"],
+        [(e["type"], e["normal"], e["salience"]) for e in doc["entities"]["entities"]],
         dictionary=nlp.dictionary,
     )
-    story = StoryRef(**dataclasses.asdict(found.story))
-    return article.model_copy(
-        update={"grouped": True, "duplicate_of": found.duplicate_of, "story": story}
+
+
+def run_group(
+    doc: Document,
+    index: StoryIndex,
+    sig: Signature,
+    frequencies: tuple[dict[int, int], int] | None = None,
+) -> Document:
+    """Find what the article (signed: ``sign``) reprints and the story it belongs to; index it
+    (shared, in Redis). ``frequencies``: the window's document frequencies of its terms, read
+    once for a batch (``StoryIndex.document_frequencies``), else read for this article.
+    Idempotent per article id: grouping it again gives its first grouping back."""
+    found = group_signature(
+        index,
+        doc["id"],
+        sig,
+        title=doc["clean"]["title"],
+        source=doc["source"] or source_domain(None, doc["url"]),
+        frequencies=frequencies,
     )
+    story = dataclasses.asdict(found.story)
+    return {**doc, "grouped": True, "duplicate_of": found.duplicate_of, "story": story}
 
 
-def to_record(article: Article) -> Record:
-    assert article.clean is not None and article.entities is not None
-    assert article.summary is not None
-    c, e = article.clean, article.entities
-    return Record(
-        id=article.id,
-        submission=article.submission,
-        url=article.url,
-        canonical_url=article.canonical_url,
-        source=article.source,
-        processed_at=utcnow(),
-        title=c.title,
-        subtitle=c.subtitle,
-        author=c.author,
-        published_at=c.published_at,
-        language=c.language,
-        text=c.text,
-        entities=e.entities,
-        dates=e.dates,
-        money=e.money,
-        summary=article.summary,
-        authors=c.authors,
-        modified_at=c.modified_at,
-        description=c.description,
-        site_name=c.site_name,
-        section=c.section,
-        tags=c.tags,
-        image_url=c.image_url,
-        duplicate_of=article.duplicate_of,
-        story=article.story,
-        chrome=c.chrome,
+_FROM_CLEAN = ("title", "subtitle", "author", "published_at", "language", "text", "authors",
+               "modified_at", "description", "site_name", "section", "tags", "image_url",
+               "chrome")  # fmt: skip
+
+
+def to_record(doc: Document) -> Record:
+    """The record of a document that went through every stage (validated: consumers read it)."""
+    c, e = doc["clean"], doc["entities"]
+    return Record.model_validate(
+        {
+            "id": doc["id"],
+            "submission": doc["submission"],
+            "url": doc["url"],
+            "canonical_url": doc["canonical_url"],
+            "source": doc["source"],
+            "processed_at": utcnow(),
+            **{name: c[name] for name in _FROM_CLEAN},
+            "entities": e["entities"],
+            "dates": e["dates"],
+            "money": e["money"],
+            "summary": doc["summary"],
+            "duplicate_of": doc.get("duplicate_of"),
+            "story": doc.get("story"),
+        }
     )
 
 
@@ -184,6 +221,5 @@ def process(
     """All stages in this process: what ``newsworker process`` runs, without a broker."""
     nlp = nlp or load_nlp()
     raw = decode(payload, kind, settings)
-    article = run_clean(article_id, "local", kind, raw, settings)
-    article = run_summarize(run_entities(article, nlp), settings, nlp)
-    return to_record(article)
+    doc = document(run_clean(article_id, "local", kind, raw, settings))
+    return to_record(run_summarize(run_entities(doc, nlp), settings, nlp))

@@ -102,41 +102,69 @@ def wait(
     settings: Settings,
     *,
     timeout: float | None = None,
-    poll: float = 0.5,
+    poll: float = 2.0,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> Counter[str]:
     """Block until every queued article has landed; count them by outcome.
 
     Outcomes: ``processed``, ``dead``, and ``pending`` for those still in flight at the timeout.
+    The landings are announced on a channel (``Keys.landed``, a message per batch): this listens
+    to it, and asks the articles' states once at the start (those that landed before), after a
+    lost connection (a Redis restart loses messages) and every ``poll`` seconds besides.
     """
     ledger = Ledger(settings)
     waiting = dict(queued)
     outcome: Counter[str] = Counter()
     deadline = None if timeout is None else time.monotonic() + timeout
-    while waiting:
-        ids = list(waiting)
+
+    def settle(landings: Iterable[tuple[str, str]]) -> None:
         landed = 0
-        for i in range(0, len(ids), 1000):
-            chunk = ids[i : i + 1000]
-            try:
-                states = ledger.states(chunk)
-            except (redis.ConnectionError, redis.TimeoutError):
-                break  # Redis is restarting: ask again at the next poll
-            for article_id, state in zip(chunk, states, strict=True):
-                if state is None:
-                    continue
-                where, _, submission = state.partition(":")
-                if submission == waiting[article_id]:
-                    outcome[where] += 1
-                    landed += 1
-                    del waiting[article_id]
-        on_progress(landed)
-        if waiting:
-            if deadline is not None and time.monotonic() > deadline:
-                outcome["pending"] += len(waiting)
+        for article_id, state in landings:
+            where, _, submission = state.partition(":")
+            if waiting.get(article_id) == submission:
+                outcome[where] += 1
+                landed += 1
+                del waiting[article_id]
+        if landed:
+            on_progress(landed)
+
+    pubsub = None
+    asked = -float("inf")  # when the states were last asked
+    while waiting:
+        try:
+            if pubsub is None:
+                pubsub = ledger.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(ledger.keys.landed)
+                asked = -float("inf")  # subscribed now: what landed before, from the states
+            if time.monotonic() - asked >= poll:
+                settle(_states(ledger, list(waiting)))
+                asked = time.monotonic()
+            if not waiting:
                 break
-            time.sleep(poll)
+            left = poll if deadline is None else min(poll, deadline - time.monotonic())
+            message = pubsub.get_message(timeout=max(0.0, left))
+            if message is not None:
+                settle((str(i), str(state)) for i, state in json.loads(message["data"]))
+        except (redis.ConnectionError, redis.TimeoutError):
+            if pubsub is not None:
+                pubsub.close()
+            pubsub = None  # Redis is restarting: subscribe and ask again
+            time.sleep(min(poll, 0.5))
+        if waiting and deadline is not None and time.monotonic() > deadline:
+            outcome["pending"] += len(waiting)
+            break
+    if pubsub is not None:
+        pubsub.close()
     return outcome
+
+
+def _states(ledger: Ledger, ids: list[str]) -> Iterator[tuple[str, str]]:
+    """(id, state) of those of ``ids`` that landed (states asked 1,000 at a time)."""
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        for article_id, state in zip(chunk, ledger.states(chunk), strict=True):
+            if state is not None:
+                yield article_id, state
 
 
 def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> int:
@@ -153,9 +181,10 @@ def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> 
     ]
     done = submit(items, settings)
     if fetches:
-        from worker.fetch.watch import enqueue_fetch
+        from worker.fetch.pending import Pending
 
+        pending = Pending(settings, ledger.redis)
         for entry in fetches:
-            enqueue_fetch(settings, json.loads(entry.payload)["url"])
+            pending.send(json.loads(entry.payload)["url"])
     ledger.remove_dead([e.entry_id for e in entries])
     return len(done.queued) + len(fetches)

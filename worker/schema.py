@@ -143,7 +143,9 @@ class StoryRef(_Model):
 
 
 class Article(_Model):
-    """The document that flows through the stages (and between the Celery tasks).
+    """The document that flows through the stages: what the clean stage makes, and the shape
+    of its plain JSON form that the later stages fill in and hand over
+    (``worker.pipeline.Document``; not validated again between the tasks).
 
     Each stage fills its own part, as natasha's ``Doc`` gains tokens, spans and facts.
     """

@@ -12,7 +12,9 @@ policy of :class:`worker.delivery.policy.StageTask`.
 from __future__ import annotations
 
 import random
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from celery import Task
@@ -26,10 +28,15 @@ from worker.celery_app import app
 from worker.clean.chrome import source_domain
 from worker.delivery import runtime
 from worker.delivery.policy import StageTask
-from worker.delivery.protocol import Ref, refs_of, task_name
+from worker.delivery.protocol import Ref, task_name
 from worker.errors import BadArticle, SinkUnavailable
 from worker.ops import metrics
-from worker.schema import Article
+from worker.pipeline import Document
+from worker.schema import Record
+
+if TYPE_CHECKING:
+    from worker.stories.index import StoryIndex
+    from worker.stories.signatures import Signature
 
 log = structlog.get_logger("worker.tasks")
 
@@ -41,8 +48,10 @@ def _load_models(sender: Any = None, **_: object) -> None:
         return  # a fetch worker (`newsworker worker --fetch`) runs no NLP stage
     from worker.clean import warm_up
     from worker.nlp import load_nlp
+    from worker.text import load_language_model
 
     load_nlp()
+    load_language_model()
     warm_up()
 
 
@@ -57,27 +66,32 @@ def _stage(name: str, **options: Any):
     return app.task(name=task_name(name), base=StageTask, bind=True, stage=name, **options)
 
 
-def _load(stage: str, doc: bytes | None) -> Article:
+def _load(stage: str, doc: bytes | None) -> Document:
     if doc is None:
         raise BadArticle(f"the {stage} stage's result is not in Redis (expired?)")
-    return Article.model_validate_json(doc)
+    return pipeline.load_document(doc)
 
 
-def _hand_over(stage: str, articles: list[Article]) -> list[Ref]:
-    """Keep the articles for the next stage; what the next task gets is their Refs. An emptied
-    batch ends its chain here."""
-    if not articles:
+def _ref(doc: Document) -> Ref:
+    return Ref(doc["id"], doc["kind"], doc["submission"])
+
+
+def _hand_over(stage: str, docs: list[Document]) -> list[Ref]:
+    """Keep the articles' documents for the next stage; what the next task gets is their Refs.
+    An emptied batch ends its chain here."""
+    if not docs:
         raise Ignore()
-    return runtime.current().ledger.hand_over(stage, articles)
+    handed = [(_ref(doc), pipeline.dump_document(doc)) for doc in docs]
+    return runtime.current().ledger.hand_over(stage, handed)
 
 
 @_stage("clean")
 def clean_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, payloads = runtime.current().ledger.take("clean", refs_of(batch))
+    refs, payloads, _ = self.taken()
     return _hand_over("clean", self.each(refs, payloads, _clean))
 
 
-def _clean(ref: Ref, payload: bytes | None) -> Article:
+def _clean(ref: Ref, payload: bytes | None) -> Document:
     if payload is None:
         raise BadArticle("payload not found in Redis (expired or never stored)")
     rt = runtime.current()
@@ -91,67 +105,77 @@ def _clean(ref: Ref, payload: bytes | None) -> Article:
     metrics.source_cleaned(source_domain(article.source, article.url))
     assert article.clean is not None
     log.info("cleaned", chars=len(article.clean.text), language=article.clean.language)
-    return article
+    return pipeline.document(article)
 
 
 @_stage("entities")
 def entities_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, docs = runtime.current().ledger.take("entities", refs_of(batch))
+    refs, docs, _ = self.taken()
     return _hand_over("entities", self.each(refs, docs, _entities))
 
 
-def _entities(_: Ref, doc: bytes | None) -> Article:
-    article = pipeline.run_entities(_load("clean", doc))
-    assert article.entities is not None
-    log.info("entities_found", entities=len(article.entities.entities))
-    return article
+def _entities(_: Ref, doc: bytes | None) -> Document:
+    out = pipeline.run_entities(_load("clean", doc))
+    log.info("entities_found", entities=len(out["entities"]["entities"]))
+    return out
 
 
 @_stage("summarize")
 def summarize_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, docs = runtime.current().ledger.take("summarize", refs_of(batch))
+    refs, docs, _ = self.taken()
     return _hand_over("summarize", self.each(refs, docs, _summarize))
 
 
-def _summarize(_: Ref, doc: bytes | None) -> Article:
-    article = pipeline.run_summarize(_load("entities", doc), runtime.current().settings)
-    assert article.summary is not None
-    log.info("summarized", sentences=len(article.summary.sentences))
-    return article
+def _summarize(_: Ref, doc: bytes | None) -> Document:
+    out = pipeline.run_summarize(_load("entities", doc), runtime.current().settings)
+    log.info("summarized", sentences=len(out["summary"]["sentences"]))
+    return out
 
 
 @_stage("group")
 def group_task(self: StageTask, batch: list[list[str]]) -> list[Ref]:
-    refs, docs = runtime.current().ledger.take("group", refs_of(batch))
-    return _hand_over("group", self.each(refs, docs, _group))
-
-
-def _group(_: Ref, doc: bytes | None) -> Article:
-    """Reprint and story (``worker.stories``); handed over unchanged when grouping is off."""
-    article = _load("summarize", doc)
+    refs, docs, _ = self.taken()
     index = runtime.current().stories
-    if index is None:
-        return article
-    article = pipeline.run_group(article, index)
-    assert article.story is not None
-    log.info(
-        "grouped",
-        duplicate_of=article.duplicate_of,
-        story=article.story.id,
-        story_size=article.story.size,
-    )
-    return article
+    if index is None:  # grouping off: handed over unchanged
+        return _hand_over("group", self.each(refs, docs, lambda _, doc: _load("summarize", doc)))
+    signed = self.each(refs, docs, _sign, measured=False)
+    # The window's document frequencies of the whole batch's terms, in one round trip.
+    terms = [t for _, sig in signed for t in sig.terms]
+    frequencies = index.document_frequencies(terms, time.time())
+    refs = [_ref(doc) for doc, _ in signed]
+    return _hand_over("group", self.each(refs, signed, _grouper(index, frequencies)))
+
+
+def _sign(_: Ref, doc: bytes | None) -> tuple[Document, Signature]:
+    loaded = _load("summarize", doc)
+    return loaded, pipeline.sign(loaded)
+
+
+def _grouper(
+    index: StoryIndex, frequencies: tuple[dict[int, int], int]
+) -> Callable[[Ref, tuple[Document, Signature]], Document]:
+    """Reprint and story of a signed article (``worker.stories``)."""
+
+    def step(_: Ref, signed: tuple[Document, Signature]) -> Document:
+        out = pipeline.run_group(signed[0], index, signed[1], frequencies)
+        log.info(
+            "grouped",
+            duplicate_of=out["duplicate_of"],
+            story=out["story"]["id"],
+            story_size=out["story"]["size"],
+        )
+        return out
+
+    return step
 
 
 @_stage("deliver")
 def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
     rt = runtime.current()
-    refs, docs = rt.ledger.take("deliver", refs_of(batch))
-    articles = self.each(refs, docs, lambda _, doc: _load("group", doc))
+    refs, docs, _ = self.taken()
     landing: list[Ref] = []
     records = []
-    for article in articles:
-        ref, record = Ref(article.id, article.kind, article.submission), pipeline.to_record(article)
+    for ref, record in self.each(refs, docs, _record):
         if reason := sinks.refusal(rt.sinks, record):  # before any sink is written
             self.dead_letter(ref, reason)
         else:
@@ -182,6 +206,11 @@ def deliver_task(self: StageTask, batch: list[list[str]]) -> dict[str, int]:
             log.info("delivered")
     log.info("batch_delivered", delivered=len(landing), written=written)
     return {"delivered": len(landing), "skipped": len(batch) - len(landing)}
+
+
+def _record(_: Ref, doc: bytes | None) -> tuple[Ref, Record]:
+    loaded = _load("group", doc)
+    return _ref(loaded), pipeline.to_record(loaded)
 
 
 @app.task(name="newsworker.alert_webhook", bind=True, max_retries=None)

@@ -14,8 +14,11 @@
 - :data:`ENDS_SENTENCE`: how prose ends a sentence; :data:`CYRILLIC`, :data:`LATIN` and
   :func:`detect_language`: the script of a word, the language of a text. The language is
   py3langid's (langid.py's naive Bayes over byte n-grams, its model bundled in the wheel: 97
-  languages; Bulgarian, Kazakh, Serbian, Ukrainian, Belarusian, Macedonian told from Russian),
-  the model loaded once per process (:func:`language_identifier`).
+  languages; Bulgarian, Kazakh, Serbian, Ukrainian, Belarusian, Macedonian told from Russian).
+  Its model is loaded once per process by :func:`load_language_model` (like the natasha models,
+  ``worker.nlp.load_nlp``: the worker calls it before the fork, the adapters in
+  ``worker.pipeline`` when their caller passes none) and handed to the stage code as an
+  argument; :func:`detect_language` never loads it.
 """
 
 from __future__ import annotations
@@ -54,18 +57,20 @@ _MIN_PROBABILITY = 0.5  # a guess less sure than this: "und"
 
 
 @functools.cache
-def language_identifier() -> LanguageIdentifier:
-    """py3langid's bundled model, probabilities normalised (loaded on first use, ~2 s)."""
+def load_language_model() -> LanguageIdentifier:
+    """py3langid's bundled model, probabilities normalised (~2 s): loaded the first time, the
+    same object to every later caller in the process. Stage code never calls it."""
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str, sample: int = 1_500) -> str:
-    """The ISO 639-1 code of the language of (the start of) ``text``, e.g. 'ru', 'uk', 'en';
-    'und' when it has too few letters or the model is unsure."""
+def detect_language(text: str, model: LanguageIdentifier, sample: int = 1_500) -> str:
+    """The ISO 639-1 code of the language of (the start of) ``text``, e.g. 'ru', 'uk', 'en', by
+    ``model`` (:func:`load_language_model`); 'und' when it has too few letters or the model is
+    unsure."""
     text = text[:sample]
     if len(_LETTER.findall(text)) < _MIN_LETTERS:
         return "und"
-    language, probability = language_identifier().classify(text)
+    language, probability = model.classify(text)
     return language if probability >= _MIN_PROBABILITY else "und"
 
 

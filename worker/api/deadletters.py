@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 
 import redis
 
@@ -55,21 +54,9 @@ def get(ledger: Ledger, entry_id: str) -> DeadEntry | None:
 def per_source(ledger: Ledger, scan: int = 100_000) -> Counter[str | None]:
     """Dead letters per source, over the newest ``scan`` of them."""
     counts: Counter[str | None] = Counter()
-    for entry in _newest(ledger, scan):
+    for entry in ledger.dead_entries(scan, newest_first=True):
         counts[source_of(entry)] += 1
     return counts
-
-
-def _newest(ledger: Ledger, scan: int) -> Iterator[DeadEntry]:
-    top = "+"
-    while scan > 0:
-        rows = ledger.redis.xrevrange(ledger.keys.dead, max=top, min="-", count=min(1000, scan))
-        if not rows:
-            return
-        for entry_id, fields in rows:
-            yield dead_entry(entry_id, fields)
-        scan -= len(rows)
-        top = "(" + rows[-1][0].decode()
 
 
 def retry(settings: Settings, ledger: Ledger, entry: DeadEntry) -> bool:

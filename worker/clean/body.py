@@ -17,6 +17,7 @@ _FIRST_SHARE = 0.5  # take the first stretch that scores at least this share of 
 _COST_LINKED = 8.0
 _INSET_LINES = 15  # an inset in the body's block (ad, related links) has at most so many lines
 _CONTAINED_SHARE = 0.6  # a body container holds at least this share of the body's prose
+_SPLIT_GROWTH = 2.0  # an outer container of the same kind with this many times its prose
 
 
 @dataclass
@@ -110,6 +111,8 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
         return Parts(title, None, [ln.text for ln in lines if not (ln.chrome or ln.listed)])
     # The article comes before comments, rules and teasers: the first stretch that scores at
     # least half the best one.
+    if dom:  # prose in a form, a menu or an inset (a newsletter's pitch) is not the article's
+        segments = _outside_asides(lines, segments)
     best = max(total for _, _, total in segments)
     start, stop, _ = next(s for s in segments if s[2] >= _FIRST_SHARE * best)
     keep = _same_block(lines, start, stop) if dom else list(range(start, stop))
@@ -144,6 +147,25 @@ def find_body(lines: list[Line], title: str | None, dom: bool = False) -> Parts:
     return Parts(title, subtitle, paragraphs, span=(start, keep[-1] + 1))
 
 
+def _outside_asides(
+    lines: list[Line], segments: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """The stretches' scores less the words of their prose lines in an aside; an "aside" that
+    holds most of the page's prose is not one (a page-wide <form>, a class name misread)."""
+    held: Counter[int] = Counter()
+    for line in lines:
+        if line.body:
+            for aside in line.asides:
+                held[aside] += line.words
+    total = sum(line.words for line in lines if line.body)
+    asides = {a for a, n in held.items() if n < _CONTAINED_SHARE * total}
+    weighed = [
+        (a, b, score - sum(ln.words for ln in lines[a:b] if ln.body and asides & set(ln.asides)))
+        for a, b, score in segments
+    ]
+    return weighed if max(s[2] for s in weighed) > 0 else segments
+
+
 def _container(lines: list[Line], keep: list[int]) -> int | None:
     """The element that holds the body found in ``keep``: the most specific body container
     (itemprop=articleBody or a content class, then <article>, then <main>) around most of its
@@ -159,7 +181,19 @@ def _container(lines: list[Line], keep: list[int]) -> int | None:
     found = [c for c, n in words.items() if n >= _CONTAINED_SHARE * total]
     if not found:
         return None
-    return min(found, key=lambda c: (c[1], -c[0]))[0]
+    chosen = min(found, key=lambda c: (c[1], -c[0]))
+    # the article split into several containers of one kind (a part between each two figures),
+    # all in one more of that kind: the outer one, when it holds far more of the page's prose
+    held: Counter[tuple[int, int]] = Counter()
+    for line in lines:
+        if line.body:
+            for container in line.containers:
+                held[container] += line.words
+    outer = [c for c in held if c[1] == chosen[1] and c[0] < chosen[0]]
+    for container in sorted(outer, key=lambda c: -c[0]):
+        if held[container] >= _SPLIT_GROWTH * held[chosen]:
+            return container[0]
+    return chosen[0]
 
 
 def _common_block(lines: list[Line], keep: list[int]) -> int | None:

@@ -10,8 +10,10 @@ CUT_LINES = 500  # at most so many cut lines are kept with an article
 
 
 def cut_lines(lines: list[str], text: str, headings: tuple[str | None, ...] = ()) -> list[CutLine]:
-    """The page's ``lines`` that are neither a paragraph of the clean ``text`` nor one of its
-    ``headings``: what cleaning cut, each at the offset of the paragraph it stood before."""
+    """The page's ``lines`` (normalised, as :mod:`~worker.clean.html` and
+    :func:`~worker.clean.normalize.split_lines` give them) that are neither a paragraph of the
+    clean ``text`` nor one of its ``headings``: what cleaning cut, each at the offset of the
+    paragraph it stood before."""
     offsets: dict[str, list[int]] = {}
     pos = 0
     for paragraph in text.split("\n\n"):
@@ -24,10 +26,11 @@ def cut_lines(lines: list[str], text: str, headings: tuple[str | None, ...] = ()
         line = line.strip()
         if not line:
             continue
-        at = next((o for o in offsets.get(line, ()) if o >= cursor), None)
+        found = offsets.get(line)
+        at = next((o for o in found if o >= cursor), None) if found else None
         if at is not None:
             cursor = at + len(line)
-        elif normalize(line) not in kept_headings:
+        elif line not in kept_headings:
             out.append(CutLine(at=min(cursor + 2 if cursor else 0, len(text)), text=line))
             if len(out) >= CUT_LINES:
                 break

@@ -45,7 +45,7 @@ def _iso(year: int, month: int, day: int) -> str | None:
     return date.isoformat() if 1990 <= year <= dt.date.today().year + 1 else None
 
 
-def _find_date(text: str, iso: bool = True) -> str | None:
+def find_date(text: str, iso: bool = True) -> str | None:
     """The first date written in ``text`` (ISO, dd.mm.yyyy, "5 января 2012", "May 5, 2012")."""
     found = []
     if iso and (m := _ISO_DATE.search(text)):
@@ -67,11 +67,22 @@ def _url_date(url: str | None) -> str | None:
     return _iso(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
+# Other names sites give the publication date's <meta> ("published-date", "parsely-pub-date")
+_PUBLISHED_KEY = re.compile(r"(?:^|\W)pub(?:lish(?:ed)?)?\W?(?:date|time)(?:$|\W)")
+
+
 def _meta_date(tree: etree._Element, meta: dict[str, str], url: str | None) -> str | None:
     """The publication date from the <meta> tags or the page's URL (as given, else canonical)."""
     for key in _DATE_KEYS:
-        if key in meta and (date := _find_date(meta[key])):
+        if key in meta and (date := find_date(meta[key])):
             return date
+    named = [
+        date
+        for key, value in meta.items()
+        if _PUBLISHED_KEY.search(key) and (date := iso_datetime(value) or find_date(value))
+    ]
+    if named:  # they may disagree (a "published-time" that is the page's rendering): the first
+        return min(named, key=lambda date: date[:10])
     canonical = tree.xpath('string(//link[@rel="canonical"]/@href)')
     return _url_date(url) or _url_date(meta.get("og:url")) or _url_date(canonical)
 
@@ -81,16 +92,21 @@ def _marked_date(tree: etree._Element) -> str | None:
     its attribute has one)."""
     for el in tree.xpath('//*[@itemprop="datePublished"]|//time'):
         value = el.get("datetime") or el.get("content")
-        if date := iso_datetime(value) or _find_date(value or element_text(el)):
+        if date := iso_datetime(value) or find_date(value or element_text(el)):
             return date
     return None
+
+
+_DATELINE_WORDS = 8  # a line this short with a whole date in it ("September 1st, 2023 By …")
 
 
 def _text_date(lines: list[Line], span: tuple[int, int], near: bool = True) -> str | None:
     """The first date written in a short line above the body, else below it; or, when not
     ``near``, anywhere on the page (a site's header often shows today's date)."""
     for line in around(lines, span) if near else lines:
-        if line.meta and (date := _find_date(line.text, iso=False)):
+        if (line.meta or line.words <= _DATELINE_WORDS) and (
+            date := find_date(line.text, iso=False)
+        ):
             return date
     return None
 

@@ -42,12 +42,13 @@ _SKIP_TAGS = {"script", "style", "noscript", "template", "select", "option", "bu
 _SKIP_TAGS |= {"iframe", "object", "svg", "head"}
 
 
+_ITEM_TAGS = {"li", "dd", "dt"}
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
-def _hidden(el: etree._Element) -> bool:
+def _hidden_style(el: etree._Element) -> bool:
     style = el.get("style")
-    return el.get("hidden") is not None or bool(style and _HIDDEN.search(style))
+    return bool(style and _HIDDEN.search(style))
 
 
 def _misnested(el: etree._Element, tag: str) -> bool:
@@ -68,11 +69,6 @@ def _held(el: etree._Element) -> bool:
     return linked < 0.5 * chars
 
 
-def _counter(el: etree._Element) -> bool:
-    """A link that is only a number: a comment counter, a page number or a footnote mark."""
-    return el.tag == "a" and not len(el) and (el.text or "").strip().isdigit()
-
-
 # Elements that hold the article's body (itemprop, a content class), an <article>, a <main>: the
 # lower the rank, the more specific.
 _BODY_CLASS = re.compile(
@@ -91,14 +87,22 @@ _ASIDE_CLASS = re.compile(
 )
 
 
+_TAG_RANK = {"article": 1, "main": 2}
+
+
 def _roles(el: etree._Element, tag: str) -> tuple[int | None, bool]:
     """The element's rank as a body container (None: not one) and whether it is an aside."""
-    names = el.get("class") or ""
-    if el.get("id"):
-        names = f"{names} {el.get('id')}"
+    attrib = el.attrib
+    if not attrib:  # most blocks have no attributes: their tag says it all
+        return _TAG_RANK.get(tag), tag in _ASIDE_TAGS
+    get = attrib.get
+    names = get("class") or ""
+    ident = get("id")
+    if ident:
+        names = f"{names} {ident}"
     body, aside = _named(names) if names else (False, False)
-    rank = 0 if body or el.get("itemprop") == "articleBody" else {"article": 1, "main": 2}.get(tag)
-    aside = aside or tag in _ASIDE_TAGS or el.get("role") in ("navigation", "complementary")
+    rank = 0 if body or get("itemprop") == "articleBody" else _TAG_RANK.get(tag)
+    aside = aside or tag in _ASIDE_TAGS or get("role") in ("navigation", "complementary")
     return rank, aside
 
 
@@ -126,18 +130,26 @@ class _Walker:
     def flush(self) -> None:
         if not self.parts:
             return
-        text = unicodedata.normalize("NFC", "".join(self.parts))
-        text = " ".join(INVISIBLE.sub("", text).split())
+        text = "".join(self.parts)
+        self.parts.clear()  # in place: the walk holds the list
+        if text.isspace():
+            self.link_chars = 0
+            return
+        text = " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
         if text:
-            block = self.stack[-2] if len(self.stack) > 1 else 0
-            line = Line(text, block, len(WORD.findall(text)))
-            line.link = min(1.0, self.link_chars / len(text))
-            line.containers = tuple(self.containers)
-            line.path = tuple(self.stack)
-            line.asides = tuple(self.asides)
-            line.item = self.items > 0
+            stack = self.stack
+            line = Line(
+                text,
+                stack[-2] if len(stack) > 1 else 0,
+                len(WORD.findall(text)),
+                link=min(1.0, self.link_chars / len(text)),
+                containers=tuple(self.containers),
+                asides=tuple(self.asides),
+                item=self.items > 0,
+                path=tuple(stack),
+            )
             self.lines.append(line)
-        self.parts, self.link_chars = [], 0
+        self.link_chars = 0
 
     def add(self, text: str | None, link: bool) -> None:
         if text:
@@ -145,41 +157,70 @@ class _Walker:
             if link:
                 self.link_chars += len(text.strip())
 
-    def walk(self, el: etree._Element, link: bool = False) -> None:
-        tag = el.tag
-        if not isinstance(tag, str) or _counter(el):
-            return
-        if (tag in _SKIP_TAGS and not _misnested(el, tag)) or (_hidden(el) and not _held(el)):
-            return
-        link = link or tag == "a"
-        if tag == "br":
-            self.flush()
-            return
-        block = tag in _BLOCK_TAGS
-        rank, aside = None, False
-        if block:
-            self.flush()
-            self.serial += 1
-            self.stack.append(self.serial)
-            rank, aside = _roles(el, tag)
-            if rank is not None:
-                self.containers.append((self.serial, rank))
-            if aside:
-                self.asides.append(self.serial)
-        item = tag in ("li", "dd", "dt")
-        self.items += item
-        self.add(el.text, link)
-        for child in el:
-            self.walk(child, link)
-            self.add(child.tail, link)
-        if block:
-            self.flush()
-            self.stack.pop()
-            if rank is not None:
-                self.containers.pop()
-            if aside:
-                self.asides.pop()
-        self.items -= item
+    def walk(self, root: etree._Element) -> None:
+        """Read the tree under ``root`` (lxml walks it; what is not shown is skipped whole)."""
+        # per open element: (block, rank, aside, item, shown); the text of <a> counts as links
+        opened: list[tuple[bool, int | None, bool, bool, bool]] = []
+        links = 0
+        parts = self.parts
+        events = etree.iterwalk(root, events=("start", "end"))
+        for event, el in events:
+            tag = el.tag
+            if event == "end":
+                block, rank, aside, item, shown = opened.pop()
+                if shown:
+                    links -= tag == "a"
+                    if block:
+                        if parts:
+                            self.flush()
+                        self.stack.pop()
+                        if rank is not None:
+                            self.containers.pop()
+                        if aside:
+                            self.asides.pop()
+                    self.items -= item
+                tail = el.tail
+                if tail and el is not root:
+                    parts.append(tail)
+                    if links:
+                        self.link_chars += len(tail.strip())
+                continue
+            if (
+                not isinstance(tag, str)
+                or (tag == "a" and not len(el) and (el.text or "").strip().isdigit())  # a counter
+                or (tag in _SKIP_TAGS and not _misnested(el, tag))
+                or ((el.get("hidden") is not None or _hidden_style(el)) and not _held(el))
+            ):
+                events.skip_subtree()
+                opened.append((False, None, False, False, False))
+                continue
+            if tag == "br":
+                if parts:
+                    self.flush()
+                events.skip_subtree()
+                opened.append((False, None, False, False, False))
+                continue
+            links += tag == "a"
+            block = tag in _BLOCK_TAGS
+            rank, aside = None, False
+            if block:
+                if parts:
+                    self.flush()
+                self.serial += 1
+                self.stack.append(self.serial)
+                rank, aside = _roles(el, tag)
+                if rank is not None:
+                    self.containers.append((self.serial, rank))
+                if aside:
+                    self.asides.append(self.serial)
+            item = tag in _ITEM_TAGS
+            self.items += item
+            opened.append((block, rank, aside, item, True))
+            text = el.text
+            if text:
+                parts.append(text)
+                if links:
+                    self.link_chars += len(text.strip())
 
 
 def html_lines(tree: etree._Element) -> list[Line]:

@@ -21,6 +21,7 @@ from worker.text import ENDS_SENTENCE
 # Tuned on the dev set (../shared/eval/clean); F1 moves by less than 0.01 across wide ranges.
 BODY_WORDS = 8  # a prose line has at least this many words and ends like a sentence
 _TEMPLATE_REPEATS = 3  # a line seen this often on one page is a template
+_TEMPLATE_WORDS = 40  # unless it has this many words
 _LIST_PROSE_SHARE = 0.5  # a block of 3+ lines with less prose than this is a menu or link list
 HEADING_WINDOW = 8  # lines above the body where the title and subtitle are looked for
 # HTML only
@@ -28,7 +29,7 @@ _LINKED = 0.5  # a line with this share of its characters in links is a link
 _TEASER_LINKS = 0.2  # share of a block's text in its links when it lists teasers
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     text: str
     block: int
@@ -85,11 +86,12 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
     for line in out:
         text, words = line.text, line.words
         # section markers, buttons and legal lines end the article: they cost more
-        line.boundary = bool(MARKER.fullmatch(text) or CHROME_WORDS.search(text))
+        low = text.lower()
+        line.boundary = bool(MARKER.fullmatch(low) or CHROME_WORDS.search(low))
         # a line the source's other pages have too is chrome (it stays where it is: it still
         # separates what is above it from what is below)
         known = bool(chrome) and line_hash(text) in chrome
-        line.chrome = known or line.boundary or bool(CHROME_LINE.fullmatch(text))
+        line.chrome = known or line.boundary or bool(CHROME_LINE.fullmatch(low))
         line.meta = words <= 8 and bool(LINE_DATE.search(text))
         line.body = (
             words >= BODY_WORDS
@@ -100,9 +102,10 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
         )
         line.listed = line.linked
     # A line repeated three times or more is a template (comment widgets, teasers' buttons).
+    # A long paragraph is not: a page that shows its article more than once repeats it whole.
     counts = Counter(line.text for line in out)
     for line in out:
-        if counts[line.text] >= _TEMPLATE_REPEATS:
+        if counts[line.text] >= _TEMPLATE_REPEATS and line.words < _TEMPLATE_WORDS:
             line.chrome, line.boundary, line.body, line.template = True, True, False, True
     # A block of three or more lines, mostly not prose, is a menu or a list of links; a block of
     # teasers is not the article, prose or not.

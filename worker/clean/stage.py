@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from py3langid.langid import LanguageIdentifier
+
 from worker.clean.authors import page_author
 from worker.clean.body import Parts, find_body
 from worker.clean.cut import cut_lines
@@ -36,7 +38,11 @@ def clean_html(html: str, url: str | None = None, chrome: set[str] | None = None
     parts.lines = [line.text for line in page]
     parts.meta = found
     parts.author = (parts.meta.authors or [None])[0] or page_author(tree, meta, lines, parts.span)
-    parts.date = parts.meta.published or page_date(tree, meta, url, lines, parts.span)
+    parts.date = (
+        parts.meta.published
+        or page_date(tree, meta, url, lines, parts.span)
+        or parts.meta.modified  # a page that gives only its last change: its latest date
+    )
     return parts
 
 
@@ -58,16 +64,23 @@ def clean(
     chrome: set[str] | None = None,
     max_text_chars: int = 200_000,
     min_text_chars: int = 0,
+    languages: LanguageIdentifier | None = None,
 ) -> Clean:
     """The article's main text, title, subtitle, author, date and language.
 
     ``chrome``: hashes (:func:`~worker.clean.chrome.line_hash`) of lines known to be the
     source's chrome (:meth:`~worker.clean.chrome.SourceChrome.known`); they are dropped.
+    ``languages``: the language model (:func:`~worker.text.load_language_model`); without it
+    the language is not identified (None).
     Raises :class:`BadArticle` when nothing is left, the text is shorter than ``min_text_chars``
     ("too short after cleaning") or longer than ``max_text_chars``.
     """
     return clean_page(
-        raw, chrome=chrome, max_text_chars=max_text_chars, min_text_chars=min_text_chars
+        raw,
+        chrome=chrome,
+        max_text_chars=max_text_chars,
+        min_text_chars=min_text_chars,
+        languages=languages,
     )[0]
 
 
@@ -77,6 +90,7 @@ def clean_page(
     chrome: set[str] | None = None,
     max_text_chars: int = 200_000,
     min_text_chars: int = 0,
+    languages: LanguageIdentifier | None = None,
 ) -> tuple[Clean, list[str]]:
     """:func:`clean`, and all the lines of the page: what
     :meth:`~worker.clean.chrome.SourceChrome.learn` counts."""
@@ -106,7 +120,7 @@ def clean_page(
         author=parts.author,
         authors=parts.meta.authors or ([parts.author] if parts.author else []),
         published_at=raw.published_at or parts.date or None,
-        language=detect_language(text),
+        language=detect_language(text, languages) if languages else None,
         modified_at=parts.meta.modified,
         description=parts.meta.description,
         canonical_url=parts.meta.canonical_url,

@@ -4,9 +4,12 @@ og:title without the site's name."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from lxml import etree
 
+from worker.clean.dates import find_date
 from worker.clean.html import element_text
 from worker.clean.lines import HEADING_WINDOW, Line
 from worker.clean.normalize import WORD, one_line, text_key
@@ -100,17 +103,24 @@ def html_title(
         (len(WORD.findall(clean_title(t) or "")) for t in (page_title, social, headline) if t),
         default=0,
     )
+    site = text_key(meta.get("og:site_name") or meta.get("application-name") or "")
     for tag in ("h1", "h2"):
-        for el in tree.iter(tag):
-            candidate = one_line(element_text(el))
-            if not candidate or len(words := WORD.findall(candidate)) < 2:
-                continue
+        for candidate in _headings(tree, tag, site):
             key = text_key(candidate)
-            if any(key in hint for hint in hints) and len(words) >= _TITLE_SHARE * least:
+            if (
+                any(key in hint for hint in hints)
+                and len(WORD.findall(key)) >= _TITLE_SHARE * least
+            ):
                 return candidate
+    if shown := _agreeing_h1(tree, site, [page_title, social, headline]):
+        return shown
     if headline and len(WORD.findall(headline)) >= 2:
         return headline
-    if social and len(WORD.findall(social)) >= 3 and not is_chrome(social):
+    if (
+        social
+        and not is_chrome(social)
+        and (len(WORD.findall(social)) >= 3 or _leads(page_title, social))
+    ):
         return clean_title(social)
     title = clean_title(page_title)
     # "News - Section - Site": what is left is a section's name, a link in the site's menu; the
@@ -125,3 +135,49 @@ def html_title(
 
 
 _TITLE_SHARE = 0.5  # a headline shown on the page has at least this share of the title's words
+_AGREEMENT = 0.4  # an <h1> worded apart from the title shares at least this share of its words
+
+
+def _agreement(a: str, b: str) -> float:
+    """The words two texts share, as a share of the longer one's (casefolded word sets)."""
+    x, y = set(text_key(a).split()), set(text_key(b).split())
+    return len(x & y) / max(len(x), len(y)) if x and y else 0.0
+
+
+def _leads(title: str | None, part: str) -> bool:
+    """Whether ``title`` is ``part`` and more after a separator ("Local Trails - Bike Lab")."""
+    return bool(title and title.startswith(part) and _TITLE_SEPARATOR.match(title[len(part) :]))
+
+
+def _headings(tree: etree._Element, tag: str, site: str) -> Iterator[str]:
+    """The texts of the page's ``tag`` headings of two words or more that are not the site's
+    logo: its name (og:site_name, ``site`` as a key) or a link to its home page."""
+    for el in tree.iter(tag):
+        text = one_line(element_text(el))
+        if not text or len(WORD.findall(text)) < 2 or (site and text_key(text) == site):
+            continue
+        if any(_home(a) and text_key(element_text(a)) == text_key(text) for a in el.iter("a")):
+            continue
+        yield text
+
+
+def _home(link: etree._Element) -> bool:
+    """Whether a link goes to the site's home page (``rel="home"``, path ``/``)."""
+    href = urlsplit(link.get("href") or "")
+    return "home" in (link.get("rel") or "").split() or (href.path == "/" and not href.query)
+
+
+def _agreeing_h1(tree: etree._Element, site: str, hints: list[str | None]) -> str | None:
+    """The <h1> a reader sees as the headline when the <title>, og:title or JSON-LD headline
+    word it otherwise (an SEO title, "Best X in 2025: Models, Range & Buying Guide" over "X:
+    2025 Guide"): the one sharing most words with them (their site names dropped), if at
+    least :data:`_AGREEMENT` of the longer's. The site's name in an <h1> shares too few."""
+    cleaned = [t for hint in hints if (t := clean_title(hint))]
+    best, score = None, _AGREEMENT
+    for candidate in _headings(tree, "h1", site):
+        if is_chrome(candidate) or candidate.isupper() or find_date(candidate):
+            continue  # capitals by the site's style; "Headline Posted on July 1, 2024 by …"
+        found = max((_agreement(candidate, hint) for hint in cleaned), default=0.0)
+        if found >= score:
+            best, score = candidate, found + 1e-9  # ties: the first
+    return best

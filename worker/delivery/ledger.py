@@ -12,7 +12,7 @@ keys of one size without collision; the id itself is in the values —, ``{sub}`
                                      flight takes neither's payload away.
   - ``nw:inflight``                  sorted set of the articles submitted and not landed, member
                                      ``{kind}:{sub}:{id}``, scored by when a task of theirs last
-                                     started (``started``): what the sweeper looks at.
+                                     started (``take``): what the sweeper looks at.
   written by a stage (``hand_over``), read by the next (``take``):
   - ``nw:doc:{id}:{sub}:{stage}``    string: the article as ``stage`` left it (JSON; messages
                                      carry only ids); freed when the article lands.
@@ -28,6 +28,9 @@ keys of one size without collision; the id itself is in the values —, ``{sub}`
                                      ``NEWSWORKER_DEAD_PAYLOAD_BYTES``), payload_bytes (its full
                                      size), payload_sha256 (of the full payload); trimmed to
                                      ``NEWSWORKER_DEAD_MAX_AGE`` (``worker.ops.retention``).
+  - ``nw:landed``                    pub/sub channel (nothing stored): each landing batch
+                                     (``land``) and dead letter, as a JSON list of
+                                     ``[id, state]``; what ``submit --wait`` listens to.
   written by the Redis sink (``worker.sinks.redis``), read by consumers:
   - ``nw:article:{id}``              string: the record (JSON) of the last processing; expires
                                      ``NEWSWORKER_RECORD_TTL`` after it was written.
@@ -81,20 +84,21 @@ import hashlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple
 
 import redis
 import structlog
 
 from config import Settings
-from worker.delivery.protocol import HANDED_OVER, PRIORITY_STEPS, Ref
+from worker.delivery.protocol import HANDED_OVER, Ref, broker_lists
 
 log = structlog.get_logger("worker.delivery")
 
 # KEYS: state, payload, dead stream, inflight, then the stages' documents.
 # ARGV: submission, id, stage, reason, kind, failed_at, state ttl (0: none), inflight member,
-# payload (at most NEWSWORKER_DEAD_PAYLOAD_BYTES of it), its full size, its sha256.
-# Writes one dead letter per (id, submission), never for an article already landed by it.
+# payload (at most NEWSWORKER_DEAD_PAYLOAD_BYTES of it), its full size, its sha256, the
+# landing channel. Writes one dead letter per (id, submission), never for an article already
+# landed by it, and announces it on the channel.
 _DEAD = """
 local state = redis.call('GET', KEYS[1])
 if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
@@ -109,23 +113,40 @@ else
 end
 redis.call('ZREM', KEYS[4], ARGV[8])
 redis.call('DEL', KEYS[2], unpack(KEYS, 5))
+redis.call('PUBLISH', ARGV[12], cjson.encode({{ARGV[2], 'dead:' .. ARGV[1]}}))
 return 1
 """
 
-# KEYS: state, payload, inflight, then the stages' documents.
-# ARGV: submission, inflight member, state ttl (NEWSWORKER_RECORD_TTL; 0: none).
+# A batch landing as processed. KEYS: inflight, then per article: state, payload, the stages'
+# documents (DOCS of them). ARGV: state ttl (NEWSWORKER_RECORD_TTL; 0: none), the landing
+# channel, then per article: submission, inflight member, id. Returns 1 per article that
+# landed now, 0 per one that had already landed (by this submission); announces those that
+# landed now on the channel, in one message.
 _PROCESSED = """
-local state = redis.call('GET', KEYS[1])
-if state == 'processed:' .. ARGV[1] or state == 'dead:' .. ARGV[1] then return 0 end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], 'processed:' .. ARGV[1], 'EX', ARGV[3])
-else
-  redis.call('SET', KEYS[1], 'processed:' .. ARGV[1])
+local per = 2 + %DOCS%
+local ttl = tonumber(ARGV[1])
+local out, landed = {}, {}
+for i = 0, (#ARGV - 2) / 3 - 1 do
+  local sub, member, id = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  local base = 1 + per * i
+  local state = redis.call('GET', KEYS[base + 1])
+  if state == 'processed:' .. sub or state == 'dead:' .. sub then
+    out[#out + 1] = 0
+  else
+    if ttl > 0 then
+      redis.call('SET', KEYS[base + 1], 'processed:' .. sub, 'EX', ttl)
+    else
+      redis.call('SET', KEYS[base + 1], 'processed:' .. sub)
+    end
+    redis.call('ZREM', KEYS[1], member)
+    redis.call('DEL', unpack(KEYS, base + 2, base + per))
+    out[#out + 1] = 1
+    landed[#landed + 1] = {id, 'processed:' .. sub}
+  end
 end
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('DEL', KEYS[2], unpack(KEYS, 4))
-return 1
-"""
+if #landed > 0 then redis.call('PUBLISH', ARGV[2], cjson.encode(landed)) end
+return out
+""".replace("%DOCS%", str(len(HANDED_OVER)))
 
 
 def connect(settings: Settings) -> redis.Redis:
@@ -195,6 +216,12 @@ class Keys:
         return self._key(self.settings.stream)
 
     @property
+    def landed(self) -> str:
+        """The pub/sub channel announcing articles as they land (``Ledger.land``,
+        ``Ledger.dead_letter``): what ``submit --wait`` listens to."""
+        return self._key("landed")
+
+    @property
     def chrome(self) -> str:
         return self._key("chrome")
 
@@ -206,8 +233,7 @@ class Keys:
     @property
     def queue_lists(self) -> list[str]:
         """The broker's lists of the queue, one per priority step (kombu's names)."""
-        queue = self.settings.queue
-        return [queue, *(f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS[1:])]
+        return broker_lists(self.settings.queue)
 
     @property
     def sweeper_lock(self) -> str:
@@ -260,14 +286,17 @@ def parse_inflight_member(member: bytes) -> Ref:
     return Ref(article_id, kind, submission)
 
 
-class Handed(Protocol):
-    """What a stage hands over: an article with its Ref's parts and a JSON form."""
+class Taken(NamedTuple):
+    """What a stage takes from the ledger for a batch (``Ledger.take``)."""
 
-    id: str
-    kind: str
-    submission: str
+    refs: list[Ref]  # the batch's articles not landed yet
+    inputs: list[bytes | None]  # each one's input (payload, or previous stage's document)
+    deliveries: int  # deliveries of the task's message so far, this one included (0: uncounted)
 
-    def model_dump_json(self) -> str: ...
+
+def _landed(ref: Ref, state: bytes | None) -> bool:
+    """Whether the landing state ``state`` (``processed:{sub}``/``dead:{sub}``) is ``ref``'s."""
+    return state is not None and state.decode().split(":", 1)[1] == ref.submission
 
 
 @dataclass
@@ -339,63 +368,81 @@ class Ledger:
             self.redis.delete(*(self.keys.state(i) for i in ids))
 
     # -- the stages: take, hand over ------------------------------------------------------
-    def take(self, stage: str, refs: list[Ref]) -> tuple[list[Ref], list[bytes | None]]:
+    def take(self, stage: str, refs: list[Ref], delivery: str | None = None) -> Taken:
         """The articles of a batch that have not landed yet, with ``stage``'s input: the
-        payload for the first stage, else the previous stage's result (None where it is gone).
+        payload for the first stage, else the previous stage's result (None where it is gone),
+        in one round trip; with ``delivery`` (a task's id and retry), in the same round trip,
+        the delivery counted (poison counting) and the articles noted as making progress.
         Those that already landed (a redelivered or duplicate message) are settled."""
-        fresh = self.fresh(refs)
         index = HANDED_OVER.index(stage) if stage in HANDED_OVER else len(HANDED_OVER)
         if index == 0:
-            keys = [self.keys.payload(r.id, r.submission) for r in fresh]
+            keys = [self.keys.payload(r.id, r.submission) for r in refs]
         else:
             previous = HANDED_OVER[index - 1]
-            keys = [self.keys.doc(r.id, r.submission, previous) for r in fresh]
-        return fresh, (self.redis.mget(keys) if keys else [])
-
-    def hand_over(self, stage: str, articles: list[Handed]) -> list[Ref]:
-        """Keep the articles as ``stage`` left them, for the next stage; their Refs, for the
-        next stage's message."""
+            keys = [self.keys.doc(r.id, r.submission, previous) for r in refs]
         with self.redis.pipeline(transaction=False) as pipe:
-            for a in articles:
-                key = self.keys.doc(a.id, a.submission, stage)
-                pipe.set(key, a.model_dump_json(), ex=self.settings.payload_ttl)
+            if delivery is not None:
+                counter = self.keys.deliveries(delivery)
+                pipe.incr(counter).expire(counter, 7 * 24 * 3600)
+                if refs:
+                    now = time.time()
+                    pipe.zadd(self.keys.inflight, {inflight_member(r): now for r in refs}, xx=True)
+            if refs:
+                pipe.mget([self.keys.state(r.id) for r in refs]).mget(keys)
+            replies = pipe.execute()
+        deliveries = int(replies[0]) if delivery is not None else 0
+        states, inputs = replies[-2:] if refs else ([], [])
+        fresh, taken = [], []
+        for ref, state, value in zip(refs, states, inputs, strict=True):
+            if _landed(ref, state):
+                self._settle_landed(ref)
+            else:
+                fresh.append(ref)
+                taken.append(value)
+        return Taken(fresh, taken, deliveries)
+
+    def hand_over(self, stage: str, docs: list[tuple[Ref, bytes]]) -> list[Ref]:
+        """Keep the articles' documents (encoded) as ``stage`` left them, for the next stage, in
+        one round trip; their Refs, for the next stage's message."""
+        ttl = self.settings.payload_ttl
+        with self.redis.pipeline(transaction=False) as pipe:
+            for ref, doc in docs:
+                pipe.set(self.keys.doc(ref.id, ref.submission, stage), doc, ex=ttl)
             pipe.execute()
-        return [Ref(a.id, a.kind, a.submission) for a in articles]
+        return [ref for ref, _ in docs]
 
     def fresh(self, refs: list[Ref]) -> list[Ref]:
         """The articles not landed yet; the others' in-flight traces are settled."""
         out = []
         for ref, done in zip(refs, self.landed(refs), strict=True):
             if done:
-                with structlog.contextvars.bound_contextvars(article_id=ref.id):
-                    log.info("already_landed")
-                self.settle(ref)
+                self._settle_landed(ref)
             else:
                 out.append(ref)
         return out
 
+    def _settle_landed(self, ref: Ref) -> None:
+        with structlog.contextvars.bound_contextvars(article_id=ref.id):
+            log.info("already_landed")
+        self.settle(ref)
+
     def landed(self, refs: list[Ref]) -> list[bool]:
         """Whether each article already landed (processed or dead) by its submission."""
-        states = self.states([ref.id for ref in refs])
-        return [
-            state is not None and state.split(":", 1)[1] == ref.submission
-            for ref, state in zip(refs, states, strict=True)
-        ]
+        states = self.redis.mget([self.keys.state(r.id) for r in refs]) if refs else []
+        return [_landed(ref, state) for ref, state in zip(refs, states, strict=True)]
 
     # -- landing: exactly one place -------------------------------------------------------
     def land(self, refs: list[Ref]) -> list[bool]:
-        """Record these articles as processed; False for one that had already landed."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for ref in refs:
-                keys = [
-                    self.keys.state(ref.id),
-                    self.keys.payload(ref.id, ref.submission),
-                    self.keys.inflight,
-                    *self.keys.docs(ref.id, ref.submission),
-                ]
-                args = [ref.submission, inflight_member(ref), self.settings.record_ttl]
-                self._processed(keys=keys, args=args, client=pipe)
-            return [bool(n) for n in pipe.execute()]
+        """Record these articles as processed and announce them, in one script call; False
+        for one that had already landed."""
+        if not refs:
+            return []
+        keys, args = [self.keys.inflight], [self.settings.record_ttl, self.keys.landed]
+        for ref in refs:
+            keys += [self.keys.state(ref.id), self.keys.payload(ref.id, ref.submission),
+                     *self.keys.docs(ref.id, ref.submission)]  # fmt: skip
+            args += [ref.submission, inflight_member(ref), ref.id]
+        return [bool(n) for n in self._processed(keys=keys, args=args)]
 
     def dead_letter(self, ref: Ref, *, stage: str, reason: str) -> bool:
         """Dead-letter the article with its original payload (at most
@@ -412,7 +459,7 @@ class Ledger:
         args = [ref.submission, ref.id, stage, reason[:2000], ref.kind, utcnow(),
                 self.settings.record_ttl, inflight_member(ref),
                 payload[: self.settings.dead_payload_bytes], len(payload),
-                hashlib.sha256(payload).hexdigest()]  # fmt: skip
+                hashlib.sha256(payload).hexdigest(), self.keys.landed]  # fmt: skip
         return bool(self._dead(keys=keys, args=args))
 
     def settle(self, ref: Ref) -> None:
@@ -427,18 +474,6 @@ class Ledger:
             pipe.execute()
 
     # -- progress: poison counting and the sweeper ----------------------------------------
-    def started(self, delivery: str, refs: list[Ref]) -> int:
-        """Note that a task of these articles started (they are making progress); count the
-        deliveries of its message (``delivery``: task id and retry) and return how many."""
-        key = self.keys.deliveries(delivery)
-        now = time.time()
-        with self.redis.pipeline() as pipe:
-            pipe.incr(key).expire(key, 7 * 24 * 3600)
-            if refs:
-                pipe.zadd(self.keys.inflight, {inflight_member(r): now for r in refs}, xx=True)
-            n, *_ = pipe.execute()
-        return int(n)
-
     def finished(self, delivery: str, worker: str, task_id: str) -> None:
         """The task of this delivery returned: its message will not come back, and the worker
         no longer holds it."""

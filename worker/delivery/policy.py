@@ -32,6 +32,7 @@ from celery.utils.time import get_exponential_backoff_interval
 
 from config import Settings
 from worker.delivery import chain, runtime
+from worker.delivery.ledger import Taken
 from worker.delivery.protocol import Ref, refs_of
 from worker.errors import BadArticle, SinkUnavailable
 from worker.ops import metrics
@@ -71,24 +72,39 @@ class StageTask(Task):
         try:
             refs = refs_of(args[0] if args else None)
             rt = runtime.current()
-            n = rt.ledger.started(self.delivery, refs)
-            if n > rt.settings.max_deliveries:
+            # One round trip: the delivery counted, the articles touched, their input read.
+            taken = rt.ledger.take(self.stage, refs, self.delivery)
+            if (n := taken.deliveries) > rt.settings.max_deliveries:
                 self.give_up(refs, f"poison message: delivered {n} times without finishing")
                 raise Ignore()
+            request.taken = taken
             return super().__call__(*args, **kwargs)
         except redis.RedisError as exc:
             log.warning("redis_unavailable", stage=self.stage, error=str(exc), retry=True)
             countdown = min(10, 2**request.retries)
             raise self.retry(exc=exc, countdown=countdown, max_retries=REDIS_RETRIES) from exc
 
+    def taken(self) -> Taken:
+        """What this delivery took from the ledger as it started (``Ledger.take``): the
+        batch's articles not landed yet and their input."""
+        return self.request.taken
+
     @property
     def delivery(self) -> str:
         """This delivery of the message: its task id and retry."""
         return f"{self.request.id}:{self.request.retries}"
 
-    def each(self, refs: list[Ref], items: list[Any], step: Callable[[Ref, Any], Any]) -> list:
+    def each(
+        self,
+        refs: list[Ref],
+        items: list[Any],
+        step: Callable[[Ref, Any], Any],
+        *,
+        measured: bool = True,
+    ) -> list:
         """Run the stage's step on each article of the batch; an article whose step fails is
-        dead-lettered, the others go on."""
+        dead-lettered, the others go on. ``measured=False``: a first pass over the batch, not
+        counted as the stage's work in the metrics (the last pass is)."""
         out = []
         for ref, item in zip(refs, items, strict=True):
             with structlog.contextvars.bound_contextvars(article_id=ref.id), Timer() as took:
@@ -99,7 +115,7 @@ class StageTask(Task):
                 except Exception as exc:
                     self.dead_letter(ref, reason_of(exc))
                     continue
-            if self.stage != "deliver":  # deliver's work is the batch's sink writes
+            if measured and self.stage != "deliver":  # deliver's: the batch's sink writes
                 metrics.stage_ok(self.stage, took.seconds)
         return out
 

@@ -44,6 +44,11 @@ def priority(stage: str) -> int:
     return PRIORITY_STEP * (len(STAGES) - 1 - STAGES.index(stage))
 
 
+def broker_lists(queue: str) -> list[str]:
+    """A queue's lists in kombu's Redis transport, one per priority step (kombu's names)."""
+    return [queue, *(f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS[1:])]
+
+
 def task_name(stage: str) -> str:
     """The Celery task name of a stage: what the chain builder publishes by."""
     return f"newsworker.{stage}"

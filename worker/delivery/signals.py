@@ -57,7 +57,10 @@ def _quiet_reconnect_warning(**_: object) -> None:
 
 @worker_ready.connect
 def _start_sweeper(sender: Any, **_: object) -> None:
-    """Re-enqueue articles whose messages were lost (see ``worker.delivery.sweeper``)."""
+    """Re-enqueue articles and fetches whose messages were lost (see
+    ``worker.delivery.sweeper``)."""
+    from worker.fetch.pending import Pending
+
     rt = runtime.current()
     settings = rt.settings
     app = sender.app
@@ -65,7 +68,7 @@ def _start_sweeper(sender: Any, **_: object) -> None:
     def enqueue(refs: list) -> None:
         chain.enqueue(app, refs, batch_size=settings.batch_size, queue=settings.queue)
 
-    sweeper.start(rt.ledger, enqueue)
+    sweeper.start(rt.ledger, enqueue, also=[Pending(settings, rt.ledger.redis).sweep])
 
 
 @worker_ready.connect

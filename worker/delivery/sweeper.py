@@ -3,19 +3,22 @@
 Late acknowledgement re-queues the messages of a worker that dies, but kombu's Redis transport
 pops a message before it records it as unacknowledged: a worker killed in that instant takes
 the message with it. The ledger keeps every article's payload until it lands, and notes when a
-task of it last started (``Ledger.started``); an article that made no progress for a whole
+task of it last started (``Ledger.take``); an article that made no progress for a whole
 visibility timeout while its queue stood empty has no message left anywhere (a running task
 would have started within the time limit, a retry within half the visibility timeout — see
 ``worker.delivery.policy.retry_delay`` —, a restorable message would be back in the queue), so
 the sweeper enqueues its chain again. A duplicate is harmless: landing is idempotent per
 article and submission. The sweeper moves ids, never payloads: it asks whether a payload is
 still there, and the re-enqueued messages carry only Refs.
+
+Other queues' producers keep their own notes and bring their own sweeps (``also``): the fetch
+queue's is :meth:`worker.fetch.pending.Pending.sweep`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 import structlog
@@ -27,6 +30,7 @@ from worker.delivery.protocol import Ref
 log = structlog.get_logger("worker.delivery.sweeper")
 
 Enqueue = Callable[[list[Ref]], None]
+Sweep = Callable[[redis.Redis], int]
 
 
 def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
@@ -55,7 +59,7 @@ def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqu
     return len(again)
 
 
-def start(ledger: Ledger, enqueue: Enqueue) -> threading.Thread | None:
+def start(ledger: Ledger, enqueue: Enqueue, also: Sequence[Sweep] = ()) -> threading.Thread | None:
     """Sweep every few seconds in a daemon thread, one worker at a time (a Redis lock).
 
     Only with a Redis broker: RabbitMQ hands a message out only with its acknowledgement due.
@@ -73,6 +77,8 @@ def start(ledger: Ledger, enqueue: Enqueue) -> threading.Thread | None:
                 if ledger.redis.set(ledger.keys.sweeper_lock, "1", nx=True,
                                     ex=max(1, int(every) - 1)):  # fmt: skip
                     sweep(ledger, settings, broker, enqueue)
+                    for other in also:
+                        other(broker)
             except redis.RedisError as exc:
                 log.warning("sweep_failed", error=str(exc))
 

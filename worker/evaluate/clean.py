@@ -13,10 +13,10 @@ With ``anchors`` (the ``eval`` extra), trafilatura (default settings, ``extract(
 and readability-lxml (``Document(html).summary()`` as text, a line break after each block) run
 on the same pages in the same process, timed and scored the same way. ``metadata`` compares,
 where the file has gold (``gold_meta``; DAnIEL: ``gold_title`` and the crawl's ``date``), the
-title (exact, whitespace normalised), the published date (its day; its minute where gold has a
-time) and the authors (the same names, any order); each is the share of the pages whose gold has
-it. trafilatura's metadata comes from its ``extract_metadata`` (not timed); readability gives a
-title only.
+title (exact up to whitespace and typography: curly quotes, "？", "…"), the published date (its
+day; its minute where gold has a time) and the authors (the same names, any order); each is the
+share of the pages whose gold has it. trafilatura's metadata comes from its
+``extract_metadata`` (not timed); readability gives a title only.
 
 Edge cases, per page:
 
@@ -43,6 +43,7 @@ import json
 import re
 import statistics
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ from worker.clean.chrome import SourceChrome, source_domain
 from worker.errors import BadArticle
 from worker.evaluate import counted
 from worker.schema import Clean, RawArticle
+from worker.text import load_language_model
 
 _TOKEN = re.compile(r"\w+")
 
@@ -129,7 +131,7 @@ def _clean(page: dict, input: str, chrome: SourceChrome | None) -> Clean | None:
             raw = RawArticle(html=page["html"], url=page.get("url"))
         else:
             raw = RawArticle(text=page["page_text"])
-        result, lines = clean_page(raw, chrome=known)
+        result, lines = clean_page(raw, chrome=known, languages=load_language_model())
     except (BadArticle, ValueError):  # ValueError: pydantic rejects an empty page
         return None
     if chrome and domain:
@@ -178,8 +180,13 @@ def gold_meta(page: dict) -> Meta:
     return Meta(page.get("gold_title"), published)
 
 
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def _squash(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """A title as compared: whitespace normalised, typography folded (NFKC: "？" as "?", "…" as
+    "..."; curly quotes as straight ones), as a gold typed on a keyboard has them."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").translate(_QUOTES).split())
 
 
 def _instant(value: str) -> dt.datetime | None:
@@ -357,6 +364,7 @@ def evaluate(
         raise ValueError(f"input must be 'html' or 'text', not {input!r}")
     pages = list(read_pages(Path(path)))
     warm_up()  # a worker pays the one-off loading once per process, not per page
+    load_language_model()
     chrome = SourceChrome.in_memory() if replay else None
     texts: list[str] = []
     metas: list[Meta | None] = []

@@ -114,7 +114,7 @@ def _inflight(ns: Settings) -> int:
 def run(pages_path: str, count: int, processes: int, say: Say, settings: Settings) -> dict:
     from worker.bench import load_articles
     from worker.delivery.ledger import connect
-    from worker.fetch.watch import enqueue_fetch
+    from worker.fetch.pending import Pending
 
     with open(pages_path, encoding="utf-8") as fh:
         # Without their own canonical URLs, each URL served is an article of its own.
@@ -129,6 +129,7 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
         fetcher = _fetch_worker(fns, tmp / "fetch.log")
         nlp = _nlp_worker(nns, processes, tmp / "nlp.log")
         broker = connect(fns)
+        pending = Pending(fns, broker)
         try:
             fetcher.start()
             nlp.start()
@@ -137,7 +138,7 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
             def queue(n: int) -> None:
                 for _ in range(n):
                     i = next(serial)
-                    enqueue_fetch(fns, f"{base}/p/{i % len(pages)}.html?n={i}")
+                    pending.send(f"{base}/p/{i % len(pages)}.html?n={i}")
 
             queue(20)  # warm up: connections, robots.txt
             while _inflight(fns) < 20:

@@ -11,28 +11,21 @@ from contextlib import contextmanager
 
 import redis
 
-# KEYS[1]: the host's next free start time. ARGV[1]: spacing, seconds. Returns the wait.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
-local spacing = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%.6f', at + spacing),
-           'PX', math.ceil((at - now + spacing) * 1000) + 1000)
-return string.format('%.6f', at - now)
-"""
-
-# KEYS[1]: the host's holders (sorted set, scored by lease end). ARGV: limit, holder, lease.
-_ACQUIRE = """
+# KEYS[1]: the host's holders (sorted set, scored by lease end); KEYS[2]: the host's next free
+# start time. ARGV: limit, holder, lease, spacing (seconds). Returns -1 if no slot is free, else
+# the slot is the holder's and the wait before its start (the next start time is reserved).
+_TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
-  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
-  return 1
-end
-return 0
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return '-1' end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
+local at = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0'))
+local spacing = tonumber(ARGV[4])
+redis.call('SET', KEYS[2], string.format('%.6f', at + spacing),
+           'PX', math.ceil((at - now + spacing) * 1000) + 1000)
+return string.format('%.6f', at - now)
 """
 
 
@@ -44,8 +37,7 @@ class HostLimiter:
     ) -> None:
         self.redis, self.prefix = client, prefix
         self.concurrency, self.spacing, self.lease = concurrency, 1.0 / rate, lease
-        self._reserve = client.register_script(_RESERVE)
-        self._acquire = client.register_script(_ACQUIRE)
+        self._take = client.register_script(_TAKE)
 
     @contextmanager
     def slot(self, host: str, *, timeout: float = 600) -> Iterator[None]:
@@ -53,13 +45,14 @@ class HostLimiter:
         holder = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
         delay = 0.01
-        while not self._acquire(keys=[holders], args=[self.concurrency, holder, self.lease]):
+        keys = [holders, f"{self.prefix}:next:{host}"]
+        args = [self.concurrency, holder, self.lease, self.spacing]
+        while (wait := float(self._take(keys=keys, args=args))) < 0:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no free request slot for {host} in {timeout} s")
             time.sleep(delay)
             delay = min(0.2, delay * 2)
         try:
-            wait = float(self._reserve(keys=[f"{self.prefix}:next:{host}"], args=[self.spacing]))
             if wait > 0:
                 time.sleep(wait)
             yield

@@ -162,17 +162,3 @@ class Watcher:
             if counts:
                 say(counts)
             stop.wait(tick)
-
-
-def enqueue_fetch(
-    settings: Settings, url: str, *, force: bool = False, published_at: str | None = None
-) -> None:
-    """Send one URL to the fetch workers (by task name: the task module is not imported)."""
-    from worker.celery_app import app
-
-    app.send_task(
-        "newsworker.fetch",
-        args=[url],
-        kwargs={"force": force, "published_at": published_at},
-        queue=settings.fetch_queue,
-    )

@@ -65,9 +65,13 @@ def group_signature(
     title: str | None = None,
     source: str | None = None,
     now: float | None = None,
+    frequencies: tuple[dict[int, int], int] | None = None,
 ) -> Grouping:
+    """Group one article by its signature; ``frequencies``: the window's document frequencies
+    of (at least) its terms and its article count, as ``StoryIndex.document_frequencies``
+    gives them — read once for a whole batch by the caller — else read here."""
     now = time.time() if now is None else now
-    df, n = index.document_frequencies(list(sig.terms), now)
+    df, n = frequencies or index.document_frequencies(list(sig.terms), now)
 
     def idf(term: int) -> float:
         return similarity.idf(df.get(term, 0), n)

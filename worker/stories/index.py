@@ -22,7 +22,8 @@ Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``, ``{b}`` a bucket's number: unix time 
 - ``nw:grp:{b}:n``          STRING  how many articles the bucket's ``df`` counted.
 - ``nw:grp:story:{sid}``    HASH    first_id, first_source, first_seen, first_title, size,
   last_seen of a story; expires a window and a bucket after its last article joined.
-- ``nw:grp:story:{sid}:members``  ZSET  article id → unix time it joined.
+- ``nw:grp:story:{sid}:members``  ZSET  article id → unix time it joined, those of the window
+  (older ones are dropped at each join, so a story that goes on for months stays one window).
 - ``nw:grp:stories``        ZSET    story id → last_seen, stories active in the window.
 
 **Atomicity.** :meth:`StoryIndex.query` reads the candidates (the articles sharing an LSH band
@@ -191,6 +192,7 @@ end
 redis.call('HINCRBY', KEYS[3], 'size', 1)
 redis.call('HSET', KEYS[3], 'last_seen', ARGV[3])
 redis.call('ZADD', KEYS[4], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[6]))
 redis.call('EXPIRE', KEYS[3], ARGV[5])
 redis.call('EXPIRE', KEYS[4], ARGV[5])
 redis.call('ZADD', KEYS[2], now, ARGV[7])

@@ -14,7 +14,6 @@ import hmac
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -28,7 +27,6 @@ from fastapi.templating import Jinja2Templates
 from worker import producer
 from worker.api import deadletters, deps
 from worker.api import queries as api_queries
-from worker.delivery.ledger import DeadEntry, Ledger
 from worker.ui import queries
 from worker.ui.article import ENTITY_TYPES, TYPES, render
 
@@ -368,7 +366,7 @@ def sources(request: Request, conn: DB) -> HTMLResponse:
         lengths = queries.source_lengths(conn)
         dead: dict[str | None, int] = defaultdict(int)
         empty: dict[str | None, int] = defaultdict(int)
-        for entry in dead_entries(request.app.state.ledger, 100_000):
+        for entry in request.app.state.ledger.dead_entries(100_000, newest_first=True):
             source = deadletters.source_of(entry)
             dead[source] += 1
             empty[source] += _empty_reason(entry.reason)
@@ -390,20 +388,9 @@ def sources(request: Request, conn: DB) -> HTMLResponse:
     return page(request, "sources.html", "ui-sources", rows=rows, days=_SOURCE_DAYS, end=end)
 
 
-def dead_entries(ledger: Ledger, limit: int) -> Iterator[DeadEntry]:
-    """The newest ``limit`` dead letters, newest first."""
-    cursor = None
-    while limit > 0:
-        entries, cursor = deadletters.page(ledger, min(limit, 1000), cursor)
-        yield from entries
-        limit -= len(entries)
-        if cursor is None:
-            return
-
-
 def _dead_groups(request: Request) -> list[dict]:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for e in dead_entries(request.app.state.ledger, 10_000):
+    for e in request.app.state.ledger.dead_entries(10_000, newest_first=True):
         head = e.payload[:1024].decode("utf-8", "replace")
         groups[(e.stage, e.reason)].append(
             {
@@ -448,7 +435,7 @@ def dead_retry(
     check_csrf(request, csrf)
     ledger, settings = request.app.state.ledger, request.app.state.settings
     if all:
-        found = list(dead_entries(ledger, 100_000))
+        found = list(ledger.dead_entries(100_000, newest_first=True))
     else:
         one = deadletters.get(ledger, entry) if entry else None
         found = [one] if one else []
