@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+import pytest
 import redis
 from conftest import Worker, namespace, newsworker, settings_overrides
 
@@ -132,6 +133,13 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
 
 
+@pytest.mark.xfail(
+    reason="open bug (issue 12): a message that Redis hands to a worker's BRPOP as it shuts "
+    "down is lost (kombu records it as unacknowledged only after the pop, and that write fails); "
+    "the sweeper sends its articles again only after the visibility timeout (1 h), so they miss "
+    "the 60 s (1 run in 3 here)",
+    strict=False,
+)
 def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev_pages):
     """With the default settings (visibility timeout 1 h): the worker starts new tasks within
     5 s of Redis answering again, and every article lands within 60 s of it. Batches of 5, so
