@@ -137,7 +137,7 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
     reason="open bug (issue 12): a message that Redis hands to a worker's BRPOP as it shuts "
     "down is lost (kombu records it as unacknowledged only after the pop, and that write fails); "
     "the sweeper sends its articles again only after the visibility timeout (1 h), so they miss "
-    "the 60 s (3 runs in 6 here)",
+    "the 60 s (3 runs in 7 here)",
     strict=False,
 )
 def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev_pages):
