@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
-import pytest
 import redis
 from conftest import Worker, namespace, newsworker, settings_overrides
 
@@ -133,13 +132,6 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
     assert postgres_ids(settings) == Counter({i: 1 for i in ids})
 
 
-@pytest.mark.xfail(
-    reason="open bug (issue 12): a message that Redis hands to a worker's BRPOP as it shuts "
-    "down is lost (kombu records it as unacknowledged only after the pop, and that write fails); "
-    "the sweeper sends its articles again only after the visibility timeout (1 h), so they miss "
-    "the 60 s (3 runs in 7 here)",
-    strict=False,
-)
 def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev_pages):
     """With the default settings (visibility timeout 1 h): the worker starts new tasks within
     5 s of Redis answering again, and every article lands within 60 s of it. Batches of 5, so
@@ -199,6 +191,51 @@ def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev
         worker.stop()
         redis_proc.terminate()
         redis_proc.wait(30)
+
+
+def test_articles_whose_messages_were_lost_go_on_at_once_when_no_message_is_left(
+    tmp_path, dev_pages
+):
+    """With the default settings (visibility timeout 1 h): when the queue is empty, nothing is
+    unacknowledged and no worker holds a message, the articles still in flight have lost their
+    messages (what a Redis restart can do to the one a BRPOP was taking), and the sweeper sends
+    them again within seconds, each landing once. On a Redis of its own: kombu's ``unacked``
+    is one hash for every namespace of a server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        env = namespace(redis_url=f"redis://127.0.0.1:{port}/0", batch_size=4)
+        settings = Settings(**settings_overrides(env))
+        ids = write_articles(tmp_path / "lost.jsonl", 8, dev_pages, "orphan")
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            time.sleep(0.05)
+        out = newsworker("submit", str(tmp_path / "lost.jsonl"), env=env)  # no worker yet
+        assert json.loads(out.stdout)["queued"] == 8, out.stderr
+        ledger = Ledger(settings)
+        assert ledger.redis.delete(*ledger.keys.queue_lists) >= 1  # the messages are lost
+        started = time.monotonic()
+        worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
+        try:
+            counts = wait_landed(settings, ids, timeout=90)
+            took = time.monotonic() - started
+        finally:
+            worker.stop()
+        assert counts == Counter(processed=8), worker.tail()
+        assert stream_ids(settings) == Counter({i: 1 for i in ids})
+        assert took < 90
+        assert "stalled_articles_requeued" in worker.log.read_text()
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 class Proxy:

@@ -555,6 +555,14 @@ class Ledger:
             k.decode(): v.decode() for k, v in self.redis.hgetall(self.keys.held(worker)).items()
         }
 
+    def holds_any(self) -> bool:
+        """Whether any worker that beats holds a message (prefetched, waiting, or running)."""
+        workers = self.redis.zrange(self.keys.workers, 0, -1)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for worker in workers:
+                pipe.exists(self.keys.held(worker.decode()))
+            return any(pipe.execute())
+
     def let_go(self, worker: str, task_ids: Iterable[str]) -> None:
         if ids := list(task_ids):
             self.redis.hdel(self.keys.held(worker), *ids)

@@ -11,6 +11,14 @@ the sweeper enqueues its chain again. A duplicate is harmless: landing is idempo
 article and submission. The sweeper moves ids, never payloads: it asks whether a payload is
 still there, and the re-enqueued messages carry only Refs.
 
+A whole visibility timeout is the wait when messages may still be somewhere. When there can be
+none — the queue empty, kombu's ``unacked`` empty, and no live worker holding a message
+(``nw:held:*``: prefetched, waiting for a retry's ETA, or running) — every article still in
+flight has lost its message (a Redis restart can drop the one a worker's BRPOP was taking as
+the server went down), so those idle for ``ORPHAN_IDLE`` seconds (a producer publishes within
+milliseconds of admitting) are enqueued again at once. The sweeper looks every ``EVERY``
+seconds at most.
+
 Other queues' producers keep their own notes and bring their own sweeps (``also``): the fetch
 queue's is :meth:`worker.fetch.pending.Pending.sweep`.
 """
@@ -32,6 +40,10 @@ log = structlog.get_logger("worker.delivery.sweeper")
 Enqueue = Callable[[list[Ref]], None]
 Sweep = Callable[[redis.Redis], int]
 
+ORPHAN_IDLE = 10.0
+EVERY = 5.0
+UNACKED = "unacked"  # kombu's Redis transport's hash of the messages taken, not acknowledged
+
 
 def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
     """Enqueue again the stalled articles (in batches), if the queue (every priority of it) is
@@ -39,9 +51,14 @@ def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqu
     with broker.pipeline(transaction=False) as pipe:
         for name in Keys(settings).queue_lists:
             pipe.llen(name)
-        if any(pipe.execute()):
+        pipe.hlen(UNACKED)
+        *queued, unacked = pipe.execute()
+        if any(queued):
             return 0
-    stalled = ledger.stalled(settings.visibility_timeout)
+    idle: float = settings.visibility_timeout
+    if not unacked and not ledger.holds_any():
+        idle = ORPHAN_IDLE  # no message anywhere: what is in flight lost its message
+    stalled = ledger.stalled(idle)
     landed = ledger.landed(stalled)
     kept = ledger.have_payloads(stalled)
     again: list[Ref] = []
@@ -68,7 +85,7 @@ def start(ledger: Ledger, enqueue: Enqueue, also: Sequence[Sweep] = ()) -> threa
     if not settings.redis_broker:
         return None
     broker = redis.Redis.from_url(settings.broker_url) if settings.broker_url else ledger.redis
-    every = settings.restore_interval
+    every = min(settings.restore_interval, EVERY)
 
     def loop() -> None:
         stop = threading.Event()
