@@ -255,6 +255,29 @@ def test_an_article_split_into_several_body_containers_is_kept_whole():
     assert "Walmart" not in text
 
 
+# wcxb/dev/0327 (marketingsherpa.com, 2024): the article ends in a table of figures, laid out in
+# a table of the page; its cells were dropped as short lines after the last paragraph (recall
+# 0.83). A table of data (no table in it, rows of several cells) is read like a list.
+def test_a_table_of_figures_that_ends_the_article_is_kept():
+    p1, p2, p3 = PARAGRAPHS
+    cell = "<td><p align='center'><span><b>{}</b></span></p></td>"
+    rows = [("Rank", "State", "Average Hourly Rate"), ("1", "Alaska", "$14.55")]
+    rows.append(("2", "Wyoming", "$43.88"))
+    table = "".join("<tr>" + "".join(cell.format(c) for c in row) + "</tr>" for row in rows)
+    raw = page(
+        "<title>Agency rates by state</title>",
+        f"{NAV}<table><tr><td width='500'><p>{p1}</p><p>{p2}</p><p>{p3}</p>"
+        "<p>Chart #2: Full data table</p><table><tr><td colspan='3'><p>Average hourly rates in "
+        f"2024</p></td></tr>{table}</table></td><td><div><a href='/a'>Subscribe</a></div></td>"
+        "</tr><tr><td><p>Copyright notice</p></td><td><p>Privacy</p></td></tr></table>",
+    )
+    text = clean(raw).text
+    assert text.split("\n\n")[:3] == [p1, p2, p3]
+    for row in rows:
+        assert all(c in text for c in row)
+    assert "Copyright" not in text and "Privacy" not in text
+
+
 # wcxb/dev/2684 (digitalocean.com, 2025): "javascript" marked a line as chrome wherever it stood,
 # so a tutorial's paragraphs about JavaScript ended the article (recall 0.53).
 def test_a_paragraph_about_javascript_is_the_articles_a_request_to_enable_it_is_not():
