@@ -11,6 +11,7 @@ from config import Settings
 from worker import pipeline
 from worker.clean import clean
 from worker.clean.metadata import iso_datetime
+from worker.clean.patterns import is_chrome
 from worker.errors import BadArticle
 from worker.schema import RawArticle
 
@@ -276,6 +277,21 @@ def test_a_table_of_figures_that_ends_the_article_is_kept():
     for row in rows:
         assert all(c in text for c in row)
     assert "Copyright" not in text and "Privacy" not in text
+
+
+# wcxb/dev/0221 (statnews.com, 2025): English section markers ("Advertisement", "Related
+# Story") were read as headings of the article; they are chrome and end a body found by its prose.
+def test_english_section_markers_are_not_the_article():
+    p1, p2, p3 = PARAGRAPHS
+    raw = page(
+        "<title>Council extends bike lanes</title>",
+        f"{NAV}<article><div class='entry-content'><p>{p1}</p><p>Advertisement</p><p>{p2}</p>"
+        f"<p>{p3}</p><p>Related Story</p><p><a href='/x'>Another story on the council</a></p>"
+        "</div></article>",
+    )
+    assert clean(raw).text.split("\n\n") == [p1, p2, p3]
+    assert is_chrome("Advertisement") and is_chrome("Share this article:")
+    assert not is_chrome("Related work on the council's plans")
 
 
 # wcxb/dev/2684 (digitalocean.com, 2025): "javascript" marked a line as chrome wherever it stood,

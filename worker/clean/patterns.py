@@ -1,5 +1,5 @@
 """What chrome looks like: section markers, buttons, credits, legal footers and the short
-dated lines around an article (Russian sites' wording).
+dated lines around an article (Russian sites' wording, and the common English markers).
 
 ``MARKER``, ``CHROME_LINE`` and ``CHROME_WORDS`` are lowercase and matched against a lowercased
 line (``line.lower()``): three times faster than a case-insensitive match."""
@@ -36,7 +36,10 @@ MARKER = re.compile(
     r"|сообщить об (?:ошибке|опечатке)"
     r"|(?:предыдущая|следующая) (?:новость|статья)|(?:вернуться |перейти )?на главную(?: страницу)?"
     r"|tweet|твитнуть|нравится|рекомендовать|(?:вставить )?в блог|реклама|загрузка\.*|ответить"
-    r"|наверх|главная|назад|вперед|вперёд|далее|подробнее|теги|метки|темы|рубрики)"
+    r"|наверх|главная|назад|вперед|вперёд|далее|подробнее|теги|метки|темы|рубрики"
+    r"|advertisement|sponsored|related(?: stories| articles| posts| content| story| reading)?"
+    r"|(?:leave a |add a |post a )?(?:comments?|reply)|share(?: this)?(?: article| story| post)?"
+    r"|you (?:may|might) also like|read (?:more|next)|recommended(?: for you)?|tags)"
     r"(?: (?:на сайте|раздела|рубрики|агентства|партн[её]ров|дня|часа|недели))?[\W_]*(?:\d+[\W_]*)?"
     rf"|.{{0,60}}\b(?:в|во|на|мы в) (?:{_SOCIAL})\W*"
     r"|(?:подписывайтесь|подпишитесь|присоединяйтесь)\b.*",
