@@ -286,9 +286,10 @@ def test_english_section_markers_are_not_the_article():
     raw = page(
         "<title>Council extends bike lanes</title>",
         f"{NAV}<article><div class='entry-content'><p>{p1}</p><p>Advertisement</p><p>{p2}</p>"
-        f"<p>{p3}</p><p>Related Story</p><p><a href='/x'>Another story on the council</a></p>"
-        "</div></article>",
+        f"<p>Advertisement</p><p>{p3}</p><p>Advertisement</p><p>Related Story</p>"
+        "<p><a href='/x'>Another story on the council</a></p></div></article>",
     )
+    # repeated, a marker stays chrome (a repeated sub-heading is the article's)
     assert clean(raw).text.split("\n\n") == [p1, p2, p3]
     assert is_chrome("Advertisement") and is_chrome("Share this article:")
     assert not is_chrome("Related work on the council's plans")
