@@ -293,6 +293,34 @@ def test_english_section_markers_are_not_the_article():
     assert clean(raw).text.split("\n\n") == [p1, p2, p3]
     assert is_chrome("Advertisement") and is_chrome("Share this article:")
     assert not is_chrome("Related work on the council's plans")
+    for line in (
+        "12 comments",
+        "1.2k likes",
+        "3 days ago",
+        "Table of contents",
+        "Written by Ann Lee",
+    ):
+        assert is_chrome(line)
+    assert not is_chrome("Written by hand, the letters reached the council a week later.")
+
+
+# wcxb/dev/0162 (asu.edu, 2022): an "About us" box in the body container, below a share bar that
+# ends the stretch; the box's aside was only looked for around the stretch's prose, so it was kept.
+def test_an_aside_in_the_body_container_after_the_stretch_is_not_the_article():
+    p1, p2, p3 = PARAGRAPHS
+    about = (
+        "Earn your online degree from the nation's most innovative university, with more than "
+        "three hundred programs in high-demand areas such as nursing and engineering."
+    )
+    follow = "Learn all about us and follow us on all the networks, and connect with us today."
+    raw = page(
+        "<title>Council extends bike lanes</title>",
+        f"{NAV}<main><div class='post-content'><p>{p1}</p><p>{p2}</p><p>{p3}</p><p>Share:</p>"
+        f"<div class='sidebar-promo'><h3>About us</h3><p>{about}</p><p>{follow}</p></div>"
+        "</div></main>",
+    )
+    text = clean(raw).text
+    assert text.split("\n\n") == [p1, p2, p3]
 
 
 # wcxb/dev/2684 (digitalocean.com, 2025): "javascript" marked a line as chrome wherever it stood,

@@ -48,7 +48,9 @@ MARKER = re.compile(
 CHROME_LINE = re.compile(
     r"(?:читайте|читай|смотрите) (?:так ?же|ещё|еще)\b.*"
     r"|(?:теги|метки|tags|просмотров|комментариев|рейтинг|источник|фото|видео|автор)\s*:.{0,200}"
-    r"|(?:фото|photo)\b.{0,80}",
+    r"|(?:фото|photo)\b.{0,80}|table of contents|written by(?: \S+){1,4}"
+    r"|[\d.,]+k? (?:likes?|comments?|shares?|views?|min(?:ute)?s? read)"
+    r"|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago",
 )
 # "JavaScript" is chrome where a page asks for it ("enable JavaScript"), not where it is the topic.
 _SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|require|turn"
