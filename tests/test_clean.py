@@ -160,6 +160,16 @@ def test_the_first_good_stretch_wins_over_a_longer_one_further_down():
     assert clean(RawArticle(text=text)).text.split("\n\n") == ARTICLE
 
 
+def test_a_request_to_report_typos_and_the_materials_address_are_chrome():
+    # daniel/20111128_news.zn.ua, ubr.ua: kept below the article's last paragraph
+    tail = [
+        "Адреса матеріалу: http://news.zn.ua/HEALTH/dlya_ustanovleniya_diagnoza-92384.html",
+        "Заметили ошибку в тексте? Выделите ее мышкой и нажмите ctrl+Enter.",
+    ]
+    text = "\n\n".join(["Эпидемия гриппа", *ARTICLE, *tail])
+    assert clean(RawArticle(text=text)).text.split("\n\n") == ARTICLE
+
+
 def test_teasers_cut_short_are_not_the_article():
     teasers = [
         "Мэр города рассказал журналистам о планах на следующий год и о новых дорогах...",

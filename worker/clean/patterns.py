@@ -50,7 +50,8 @@ CHROME_LINE = re.compile(
     r"|(?:теги|метки|tags|просмотров|комментариев|рейтинг|источник|фото|видео|автор)\s*:.{0,200}"
     r"|(?:фото|photo)\b.{0,80}|table of contents|written by(?: \S+){1,4}"
     r"|[\d.,]+k? (?:likes?|comments?|shares?|views?|min(?:ute)?s? read)"
-    r"|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago",
+    r"|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago"
+    r"|адрес\w* (?:материала|матеріалу|статьи|новости|страницы)\s*:.{0,300}",
 )
 # "JavaScript" is chrome where a page asks for it ("enable JavaScript"), not where it is the topic.
 _SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|require|turn"
@@ -58,7 +59,7 @@ _SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|r
 CHROME_WORDS = re.compile(
     r"©|\(c\)|все права защищены|(?:ссылка|гиперссылка) (?:на .{0,60})?обязательна"
     r"|при (?:использовании|цитировании|перепечатке|копировании) (?:материал|информац)"
-    r"|свидетельство о регистрации|cookie"
+    r"|свидетельство о регистрации|cookie|ctrl\s*\+\s*enter"
     rf"|(?:{_SWITCH})\w*(?:\W+\w+){{0,2}}\W+javascript|javascript\W+(?:\w+\W+){{0,2}}(?:{_SWITCH})"
     r"|(?:на|с) (?:нашем|нашего|этом|этого) сайт"
     r"|администраци\w* сайта|правила\w* коммент|(?:ваш|свой) (?:комментарий|отзыв)"
