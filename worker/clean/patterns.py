@@ -51,7 +51,9 @@ CHROME_LINE = re.compile(
     r"|(?:фото|photo)\b.{0,80}|table of contents|written by(?: \S+){1,4}"
     r"|[\d.,]+k? (?:likes?|comments?|shares?|views?|min(?:ute)?s? read)"
     r"|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago"
-    r"|адрес\w* (?:материала|матеріалу|статьи|новости|страницы)\s*:.{0,300}",
+    r"|адрес\w* (?:материала|матеріалу|статьи|новости|страницы)\s*:.{0,300}"
+    r"|(?:вы находитесь|you are here)\s*:.{0,200}"
+    r"|(?:читайте|следите|подписывайтесь|присоединяйтесь).{0,60} в социальных сетях.{0,60}",
 )
 # "JavaScript" is chrome where a page asks for it ("enable JavaScript"), not where it is the topic.
 _SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|require|turn"
