@@ -161,7 +161,7 @@ def test_the_first_good_stretch_wins_over_a_longer_one_further_down():
     assert clean(RawArticle(text=text)).text.split("\n\n") == ARTICLE
 
 
-def test_typo_requests_addresses_breadcrumbs_and_social_pitches_are_chrome():
+def test_typo_requests_addresses_breadcrumbs_pitches_and_photo_credits_are_chrome():
     # daniel/20111128_news.zn.ua, ubr.ua: kept below the article's last paragraph
     tail = [
         "Адреса матеріалу: http://news.zn.ua/HEALTH/dlya_ustanovleniya_diagnoza-92384.html",
@@ -171,7 +171,9 @@ def test_typo_requests_addresses_breadcrumbs_and_social_pitches_are_chrome():
     crumbs = "Вы находитесь: Главная » Техно » Медицина"  # tengrinews.kz
     text = "\n\n".join(["Эпидемия гриппа", crumbs, *ARTICLE, *tail])
     assert clean(RawArticle(text=text)).text.split("\n\n") == ARTICLE
-    assert all(is_chrome(line) for line in [crumbs, *tail])
+    caption = "Президент Литвы Даля Грибаускайте. Иллюстрация: president.lt"  # regnum.ru
+    assert all(is_chrome(line) for line in [crumbs, *tail, caption])
+    assert not is_chrome("Снимки сделаны днём, фото опубликовал сам губернатор.")
     assert not is_chrome(
         "Губернатор рассказал о ситуации в социальных сетях и на пресс-конференции."
     )

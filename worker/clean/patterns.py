@@ -53,6 +53,7 @@ CHROME_LINE = re.compile(
     r"|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago"
     r"|адрес\w* (?:материала|матеріалу|статьи|новости|страницы)\s*:.{0,300}"
     r"|(?:вы находитесь|you are here)\s*:.{0,200}"
+    r"|.{0,150}[.,]\s*(?:фото|иллюстрация|кадр|photo|image|credit)\b(?:[^.!?]|\.(?=\S)){0,60}"
     r"|(?:читайте|следите|подписывайтесь|присоединяйтесь).{0,60} в социальных сетях.{0,60}",
 )
 # "JavaScript" is chrome where a page asks for it ("enable JavaScript"), not where it is the topic.
