@@ -35,7 +35,10 @@ def test_contract_the_libraries_reached_into_are_the_pinned_versions() -> None:
 
 
 def test_contract_tokens_are_razdels(body: str) -> None:
-    tricky = "кто-то a -b 1.5 3/4 т.е. yahoo! :-) ...?! -- ΔP mβж «Живи!» 5-й a_b О’Рейли (ФАС),"
+    tricky = (
+        "кто-то a -b 1.5 3/4 т.е. yahoo! :-) ...?! -- ΔP mβж «Живи!» 5-й a_b О’Рейли (ФАС),"
+        " 5, 5. .5 ,5 2,5 x/y 1\\2 слово. (5) -5 5- 5_ _5 Yahoo! !5 x! 5%. №5 ‑то 5−7"
+    )
     factru = (SHARED / "eval/ner/factru.jsonl").read_text(encoding="utf-8").splitlines()
     news = [json.loads(line)["text"] for line in factru if line.strip()]
     for text in (body, tricky, "", " ", *news):

@@ -32,6 +32,23 @@ def test_an_article_lands_in_exactly_one_place(ledger):
     assert ref not in ledger.stalled(idle=-60)
 
 
+def test_a_batch_is_admitted_and_handed_over_in_one_call_each(ledger):
+    refs = [Ref(f"b{i}-{uuid.uuid4().hex}", "json", ORDINARY) for i in range(3)]
+    ledger.admit([(r, f"payload {i}".encode()) for i, r in enumerate(refs)])
+    assert ledger.payloads(refs) == [b"payload 0", b"payload 1", b"payload 2"]
+    assert set(refs) <= set(ledger.stalled(idle=-60))  # all in flight
+    ttl = ledger.settings.payload_ttl
+    assert all(0 < ms <= 1000 * ttl for ms in ledger.payload_ttls(refs))
+    assert ledger.hand_over("clean", [(r, f"doc {i}".encode()) for i, r in enumerate(refs)]) == refs
+    assert ledger.take("entities", refs).inputs == [b"doc 0", b"doc 1", b"doc 2"]
+    assert 0 < ledger.redis.ttl(ledger.keys.doc(refs[1].id, ORDINARY, "clean")) <= ttl
+    ledger.admit([])
+    assert ledger.hand_over("clean", []) == []
+    assert ledger.land(refs) == [True, True, True]
+    assert ledger.payload_ttls(refs[:1]) == [-2]  # freed
+    assert ledger.redis.exists(*(k for r in refs for k in ledger.keys.docs(r.id, ORDINARY))) == 0
+
+
 def test_dead_letter_keeps_the_payload_once(ledger):
     ref = Ref(f"d-{uuid.uuid4().hex}", "text", ORDINARY)
     ledger.admit([(ref, b"\xff\xfe not utf-8")])

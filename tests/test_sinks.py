@@ -41,6 +41,13 @@ def test_redis_sink_announces_once_per_submission(settings):
     assert sink.redis.xlen(stream) == before + 1
     assert sink.write([record(rid, submission="forced", text="Новый.")]) == [True]
     assert json.loads(sink.redis.get(Keys(settings).record(rid)))["text"] == "Новый."
+    # A batch is one script call: each record of it announced once, the others left alone.
+    other = f"r-{uuid.uuid4().hex}"
+    batch = [record(rid, submission="forced"), record(other), record(other)]
+    assert sink.write(batch) == [False, True, False]
+    assert sink.redis.xlen(stream) == before + 3
+    assert 0 < sink.redis.ttl(Keys(settings).record(other)) <= settings.record_ttl
+    assert sink.write([]) == []
 
 
 def test_jsonl_sink_writes_whole_lines_once(settings, tmp_path):

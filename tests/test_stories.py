@@ -13,12 +13,13 @@ from tests.conftest import SHARED
 from worker.delivery.ledger import connect
 from worker.nlp import load_nlp
 from worker.stories import similarity
-from worker.stories.group import group, group_signature
+from worker.stories.group import Item, group, group_many, group_signature
 from worker.stories.index import StoryIndex
 from worker.stories.signatures import signature
 
 PAIRS = SHARED / "eval" / "dedup" / "ru_story_pairs_dev.jsonl"
 WINDOW = 72 * 3600
+COMPACT = {b"listpack", b"ziplist"}  # (ziplist: the name before Redis 7)
 
 
 @pytest.fixture
@@ -99,6 +100,62 @@ def test_grouping_again_links_nothing_new(index):
     assert copy.duplicate_of == copy_again.duplicate_of == "x"
     assert copy_again.story.size == 2
     assert [m for m, _ in index.members(first.story.id)] == ["x", "y"]
+
+
+def test_a_batch_is_grouped_as_one_article_after_the_other(index):
+    """group_many: a reprint and its original in one batch are linked, an article twice in
+    the batch and the batch grouped again join nothing twice; the look-ups stay in small
+    listpack-encoded hashes."""
+    dictionary = load_nlp().dictionary
+    reprint = _pairs("same_story", reprint=True)[5]
+    other = _pairs("different")[1]
+    sides = [reprint["a"], other["a"], reprint["b"], reprint["a"]]
+    ids = ["orig", "other", "copy", "orig"]
+    items = [
+        Item(i, signature(s["title"], s["text"], dictionary=dictionary), s["title"])
+        for i, s in zip(ids, sides)
+    ]
+    now = time.time()
+    orig, other_g, copy, orig_again = group_many(index, items, now=now)
+    assert orig.duplicate_of is None and copy.duplicate_of == "orig"
+    assert copy.story.id == orig.story.id == orig_again.story.id
+    assert orig_again.duplicate_of is None
+    assert other_g.story.id != orig.story.id
+    again = group_many(index, items, now=now + 5)
+    assert [g.duplicate_of for g in again] == [None, None, "orig", None]
+    assert [m for m, _ in index.members(orig.story.id)] == ["orig", "copy"]
+    shards = [k for k in index.redis.scan_iter(f"{index.prefix}:*:[ilt]:*")]
+    assert shards and {index.redis.object("encoding", k) for k in shards} <= COMPACT
+
+
+def test_shards_split_and_every_article_is_still_found(index):
+    """Linear hashing: past LOAD fields a shard, shards split; every article indexed before
+    and after the splits is found by its id and by its LSH bands, and no shard leaves the
+    listpack encoding."""
+    import numpy as np
+
+    from worker.stories.bench import _fill, _synthetic
+    from worker.stories.index import Ask
+
+    now = time.time()
+    _fill(index, 0, 400, now, np.random.default_rng(1))
+    levels = [int(index.redis.hget(k, "lL")) for k in index.redis.scan_iter(f"{index.prefix}:*:lh")]
+    assert max(levels) >= 3  # the bands' shards split: 8 or more of them in a bucket
+    shards = list(index.redis.scan_iter(f"{index.prefix}:*:[ilt]:*"))
+    assert {index.redis.object("encoding", k) for k in shards} <= COMPACT
+    for i in range(0, 400, 7):
+        entry = index.entry(f"syn-{i}", now)
+        assert entry is not None and entry.id == f"syn-{i}"
+    rng = np.random.default_rng(1)  # the same draws as the fill's
+    sigs = []
+    for _ in range(400):
+        sigs.append(_synthetic(rng))
+        rng.random()
+    for i in range(3, 400, 50):
+        found = index.query([Ask("nobody", sigs[i].bands, {})], now).found[0]
+        assert [c.id for c in found.candidates] == [f"syn-{i}"]
+    probe = _synthetic(np.random.default_rng(2))
+    assert index.query([Ask("nobody", probe.bands, {})], now).found[0].candidates == []
 
 
 def test_entries_leave_with_the_window(settings):

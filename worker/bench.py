@@ -362,6 +362,7 @@ def count_commands(items: list[ingest.Submission], settings: Settings) -> dict[s
 
     client = connect(settings)
     seen = {"clients": 0, "scripts": 0}
+    sent: dict[str, int] = {}  # by command name, those clients sent
     ready, done = threading.Event(), threading.Event()
 
     def monitor() -> None:
@@ -371,7 +372,12 @@ def count_commands(items: list[ingest.Submission], settings: Settings) -> dict[s
                 if command["command"] == "ECHO STOP-COUNTING":
                     done.set()
                     return
-                seen["scripts" if command.get("client_type") == "lua" else "clients"] += 1
+                if command.get("client_type") == "lua":
+                    seen["scripts"] += 1
+                else:
+                    seen["clients"] += 1
+                    name = command["command"].split(" ", 1)[0].lower()
+                    sent[name] = sent.get(name, 0) + 1
 
     watcher = threading.Thread(target=monitor, daemon=True)
     watcher.start()
@@ -393,6 +399,12 @@ def count_commands(items: list[ingest.Submission], settings: Settings) -> dict[s
         else None,
         "including_scripts_inner_commands": round(sum(calls.values()) / per, 2),
         "by_command_per_article": {n: round(c / len(items), 2) for n, c in calls.items()},
+        # What clients sent, by command (MONITOR; a script call is its EVALSHA).
+        "sent_by_command_per_article": {
+            n: round(c / len(items), 2) for n, c in sorted(sent.items(), key=lambda kv: -kv[1])
+        }
+        if done.is_set()
+        else None,
     }
 
 

@@ -33,7 +33,7 @@ from worker.fetch.urls import canonical_url
 from worker.ingest import Kind
 from worker.nlp import Nlp, load_nlp
 from worker.schema import Article, Entities, RawArticle, Record
-from worker.stories.group import group_signature
+from worker.stories.group import Item, group_many
 from worker.stories.index import StoryIndex
 from worker.stories.signatures import Signature, signature
 from worker.summarize import summarize
@@ -166,26 +166,22 @@ def sign(doc: Document, nlp: Nlp | None = None) -> Signature:
     )
 
 
-def run_group(
-    doc: Document,
-    index: StoryIndex,
-    sig: Signature,
-    frequencies: tuple[dict[int, int], int] | None = None,
-) -> Document:
-    """Find what the article (signed: ``sign``) reprints and the story it belongs to; index it
-    (shared, in Redis). ``frequencies``: the window's document frequencies of its terms, read
-    once for a batch (``StoryIndex.document_frequencies``), else read for this article.
-    Idempotent per article id: grouping it again gives its first grouping back."""
-    found = group_signature(
-        index,
-        doc["id"],
-        sig,
-        title=doc["clean"]["title"],
-        source=doc["source"] or source_domain(None, doc["url"]),
-        frequencies=frequencies,
-    )
-    story = dataclasses.asdict(found.story)
-    return {**doc, "grouped": True, "duplicate_of": found.duplicate_of, "story": story}
+def run_group(signed: list[tuple[Document, Signature]], index: StoryIndex) -> list[Document]:
+    """Find what each article of a batch (signed: ``sign``) reprints and the story it belongs
+    to, in the batch's order, and index it (shared, in Redis): two round trips for the whole
+    batch (``worker.stories.group.group_many``). Idempotent per article id: grouping one again
+    gives its first grouping back."""
+    items = [
+        Item(
+            doc["id"], sig, doc["clean"]["title"], doc["source"] or source_domain(None, doc["url"])
+        )
+        for doc, sig in signed
+    ]
+    return [
+        {**doc, "grouped": True, "duplicate_of": found.duplicate_of,
+         "story": dataclasses.asdict(found.story)}
+        for (doc, _), found in zip(signed, group_many(index, items), strict=True)
+    ]  # fmt: skip
 
 
 _FROM_CLEAN = ("title", "subtitle", "author", "published_at", "language", "text", "authors",

@@ -4,11 +4,11 @@
   :func:`yo_as_e` keeps the case (what slovnet's taggers read).
 - :func:`sentences`: razdel's sentences with offsets, a line break always ending one;
   :func:`tokens`: razdel's tokens with offsets and their sentence; :func:`words`: the folded word
-  tokens of a text. ``tokens`` runs razdel's own tokenising rules on razdel's atoms, which it
-  reaches in razdel's internals (``razdel.segmenters.tokenize``; razdel is pinned exactly in
-  pyproject.toml). ``tests/test_contracts.py`` checks it gives ``razdel.tokenize``'s tokens;
-  should that fail after an upgrade, ``razdel.tokenize`` itself is the drop-in replacement
-  (slower: it builds its objects for every atom).
+  tokens of a text. ``tokens`` runs razdel's own tokenising rules on razdel's atoms (only where
+  they can join two), which it reaches in razdel's internals (``razdel.segmenters.tokenize``;
+  razdel is pinned exactly in pyproject.toml). ``tests/test_contracts.py`` checks it gives
+  ``razdel.tokenize``'s tokens; should that fail after an upgrade, ``razdel.tokenize`` itself is
+  the drop-in replacement (slower: it builds its objects for every atom).
 - :data:`MONTH_STEMS`, :data:`MONTHS`, :data:`MONTH_ABBREVIATIONS`, :func:`month_number`: Russian
   month names in any case form, and as news agencies abbreviate them ("1 дек").
 - :data:`ENDS_SENTENCE`: how prose ends a sentence; :data:`CYRILLIC`, :data:`LATIN` and
@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from razdel import sentenize
+from razdel.segmenters.punct import DASHES
 from razdel.segmenters.tokenize import ATOM, Atom, TokenSplit
 from razdel.segmenters.tokenize import tokenize as razdel_segmenter
 
@@ -133,15 +134,16 @@ def tokens(text: str) -> list[Token]:
 
 def token_bounds(text: str) -> Iterator[tuple[int, int]]:
     """(start, stop) of razdel's tokens of ``text``: its atoms joined by its rules, which it asks
-    only where two atoms touch (a space always parts tokens). razdel builds its objects for every
-    atom and every split; this only for the atoms the rules read, each once."""
+    only where two atoms touch (a space always parts tokens) and one of them is a mark a rule can
+    join (:func:`_may_join`). razdel builds its objects for every atom and every split; this only
+    for the atoms the rules read, each once."""
     matches = list(ATOM.finditer(text))
     starts = [m.start() for m in matches]
     stops = [m.end() for m in matches]
     atoms: dict[int, Atom] = {}
     first = 0  # the atom the current token starts with
     for k in range(1, len(matches) + 1):
-        if k < len(matches) and starts[k] == stops[k - 1]:
+        if k < len(matches) and starts[k] == stops[k - 1] and _may_join(*matches[k - 1 : k + 1]):
             near = []
             for i in range(max(0, k - 3), min(len(matches), k + 3)):  # the rules see 3 each side
                 atom = atoms.get(i)
@@ -156,6 +158,29 @@ def token_bounds(text: str) -> Iterator[tuple[int, int]]:
                 continue
         yield starts[first], stops[k - 1]
         first = k
+
+
+# razdel's rules (``razdel.segmenters.tokenize.RULES``) join two touching atoms only if one is a
+# punctuation mark or another sign (an OTHER atom): both marks (``punct``: "?!", ":-)"), a sign
+# and a letter (``other``: "ΔP"), a dash or an underscore between words (``dash``,
+# ``underscore``: "кто-то"), a dot, comma or slash between numbers (``float``, ``fraction``:
+# "1.5", "3/4"), "!" after "yahoo". Of a mark and a word or a number touching, only these.
+_WORDS = {"RU", "LAT", "INT"}
+_JOINS_WORDS = frozenset(DASHES + "_!")
+_JOINS_NUMBERS = _JOINS_WORDS | frozenset(".,/\\")
+
+
+def _may_join(left: re.Match, right: re.Match) -> bool:
+    """May razdel's rules join these two touching atoms? (False: none of them can.)"""
+    a, b = left.lastgroup, right.lastgroup
+    if a in _WORDS:
+        if b in _WORDS:
+            return False
+        if b == "PUNCT":
+            return right.group() in (_JOINS_NUMBERS if a == "INT" else _JOINS_WORDS)
+    elif a == "PUNCT" and b in _WORDS:
+        return left.group() in (_JOINS_NUMBERS if b == "INT" else _JOINS_WORDS)
+    return True
 
 
 _ALNUM = re.compile(r"[^\W_]")  # a letter or digit (str.isalnum)

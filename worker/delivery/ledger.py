@@ -149,6 +149,67 @@ return out
 """.replace("%DOCS%", str(len(HANDED_OVER)))
 
 
+# A batch admitted. KEYS: inflight, then each article's payload key. ARGV: payload ttl, the
+# time (the in-flight score), then per article: payload, inflight member. One ZADD for all.
+_ADMIT = """
+local ttl, now, members = ARGV[1], ARGV[2], {}
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ttl)
+  members[#members + 1] = now
+  members[#members + 1] = ARGV[2 * i]
+end
+if #members > 0 then redis.call('ZADD', KEYS[1], unpack(members)) end
+return #KEYS - 1
+"""
+
+# A batch taken by a stage. KEYS: the task's deliveries counter (any key when not counting),
+# inflight, then the articles' states, then their inputs. ARGV: whether to count ('1': the
+# delivery counted, the articles' in-flight scores set to now), now, then the articles'
+# inflight members. Returns deliveries (0: not counted), states, inputs.
+_TAKE = """
+local n, deliveries = #ARGV - 2, 0
+if ARGV[1] == '1' then
+  deliveries = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], 604800)
+  local members = {}
+  for i = 3, #ARGV do
+    members[#members + 1] = ARGV[2]
+    members[#members + 1] = ARGV[i]
+  end
+  if n > 0 then redis.call('ZADD', KEYS[2], 'XX', unpack(members)) end
+end
+if n == 0 then return {deliveries, {}, {}} end
+return {deliveries, redis.call('MGET', unpack(KEYS, 3, 2 + n)),
+        redis.call('MGET', unpack(KEYS, 3 + n, 2 + 2 * n))}
+"""
+
+# A task taken by a worker. KEYS: the worker's held hash. ARGV: task id, delivery tag.
+_HOLD = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], 604800)
+"""
+
+# A task returned. KEYS: its deliveries counter, the worker's held hash. ARGV: task id.
+_FINISHED = """
+redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+"""
+
+# A batch's documents as a stage left them. KEYS: the documents' keys. ARGV: their ttl, then
+# the documents, in the order of KEYS.
+_HAND_OVER = """
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1]) end
+return #KEYS
+"""
+
+# KEYS: payloads. Returns the milliseconds each has left to live (PTTL: -2 where it is gone).
+_PTTLS = """
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('PTTL', KEYS[i]) end
+return out
+"""
+
+
 def connect(settings: Settings) -> redis.Redis:
     """A client of the Redis that holds the state (``NEWSWORKER_REDIS_URL``)."""
     url = settings.effective_redis_url
@@ -343,6 +404,12 @@ class Ledger:
         self.redis = client or connect(settings)
         self._dead = self.redis.register_script(_DEAD)
         self._processed = self.redis.register_script(_PROCESSED)
+        self._admit = self.redis.register_script(_ADMIT)
+        self._take = self.redis.register_script(_TAKE)
+        self._hold = self.redis.register_script(_HOLD)
+        self._finished = self.redis.register_script(_FINISHED)
+        self._hand_over = self.redis.register_script(_HAND_OVER)
+        self._pttls = self.redis.register_script(_PTTLS)
 
     # -- the producer: admit, and watch them land -----------------------------------------
     def states(self, ids: list[str]) -> list[str | None]:
@@ -353,14 +420,13 @@ class Ledger:
         return [v.decode() if v is not None else None for v in values]
 
     def admit(self, items: Iterable[tuple[Ref, bytes]]) -> None:
-        """Keep each submitted payload and mark its article in flight."""
-        ttl = self.settings.payload_ttl
-        now = time.time()
-        with self.redis.pipeline(transaction=False) as pipe:
-            for ref, payload in items:
-                pipe.set(self.keys.payload(ref.id, ref.submission), payload, ex=ttl)
-                pipe.zadd(self.keys.inflight, {inflight_member(ref): now})
-            pipe.execute()
+        """Keep each submitted payload and mark its article in flight, in one script call."""
+        keys, args = [self.keys.inflight], [self.settings.payload_ttl, time.time()]
+        for ref, payload in items:
+            keys.append(self.keys.payload(ref.id, ref.submission))
+            args += [payload, inflight_member(ref)]
+        if len(keys) > 1:
+            self._admit(keys=keys, args=args)
 
     def forget(self, ids: list[str]) -> None:
         """Clear the landing state of these ids (for --force and retry-dead)."""
@@ -371,44 +437,34 @@ class Ledger:
     def take(self, stage: str, refs: list[Ref], delivery: str | None = None) -> Taken:
         """The articles of a batch that have not landed yet, with ``stage``'s input: the
         payload for the first stage, else the previous stage's result (None where it is gone),
-        in one round trip; with ``delivery`` (a task's id and retry), in the same round trip,
-        the delivery counted (poison counting) and the articles noted as making progress.
-        Those that already landed (a redelivered or duplicate message) are settled."""
+        in one script call; with ``delivery`` (a task's id and retry), in the same call, the
+        delivery counted (poison counting) and the articles noted as making progress. Those
+        that already landed (a redelivered or duplicate message) are settled."""
         index = HANDED_OVER.index(stage) if stage in HANDED_OVER else len(HANDED_OVER)
         if index == 0:
-            keys = [self.keys.payload(r.id, r.submission) for r in refs]
+            inputs = [self.keys.payload(r.id, r.submission) for r in refs]
         else:
             previous = HANDED_OVER[index - 1]
-            keys = [self.keys.doc(r.id, r.submission, previous) for r in refs]
-        with self.redis.pipeline(transaction=False) as pipe:
-            if delivery is not None:
-                counter = self.keys.deliveries(delivery)
-                pipe.incr(counter).expire(counter, 7 * 24 * 3600)
-                if refs:
-                    now = time.time()
-                    pipe.zadd(self.keys.inflight, {inflight_member(r): now for r in refs}, xx=True)
-            if refs:
-                pipe.mget([self.keys.state(r.id) for r in refs]).mget(keys)
-            replies = pipe.execute()
-        deliveries = int(replies[0]) if delivery is not None else 0
-        states, inputs = replies[-2:] if refs else ([], [])
+            inputs = [self.keys.doc(r.id, r.submission, previous) for r in refs]
+        counter = self.keys.deliveries(delivery) if delivery is not None else self.keys.inflight
+        keys = [counter, self.keys.inflight, *(self.keys.state(r.id) for r in refs), *inputs]
+        args = ["1" if delivery is not None else "0", time.time(), *map(inflight_member, refs)]
+        deliveries, states, values = self._take(keys=keys, args=args)
         fresh, taken = [], []
-        for ref, state, value in zip(refs, states, inputs, strict=True):
+        for ref, state, value in zip(refs, states, values, strict=True):
             if _landed(ref, state):
                 self._settle_landed(ref)
             else:
                 fresh.append(ref)
                 taken.append(value)
-        return Taken(fresh, taken, deliveries)
+        return Taken(fresh, taken, int(deliveries))
 
     def hand_over(self, stage: str, docs: list[tuple[Ref, bytes]]) -> list[Ref]:
         """Keep the articles' documents (encoded) as ``stage`` left them, for the next stage, in
-        one round trip; their Refs, for the next stage's message."""
-        ttl = self.settings.payload_ttl
-        with self.redis.pipeline(transaction=False) as pipe:
-            for ref, doc in docs:
-                pipe.set(self.keys.doc(ref.id, ref.submission, stage), doc, ex=ttl)
-            pipe.execute()
+        one script call; their Refs, for the next stage's message."""
+        if docs:
+            keys = [self.keys.doc(ref.id, ref.submission, stage) for ref, _ in docs]
+            self._hand_over(keys=keys, args=[self.settings.payload_ttl, *(d for _, d in docs)])
         return [ref for ref, _ in docs]
 
     def fresh(self, refs: list[Ref]) -> list[Ref]:
@@ -476,11 +532,9 @@ class Ledger:
     # -- progress: poison counting and the sweeper ----------------------------------------
     def finished(self, delivery: str, worker: str, task_id: str) -> None:
         """The task of this delivery returned: its message will not come back, and the worker
-        no longer holds it."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self.keys.deliveries(delivery))
-            pipe.hdel(self.keys.held(worker), task_id)
-            pipe.execute()
+        no longer holds it (one script call)."""
+        keys = [self.keys.deliveries(delivery), self.keys.held(worker)]
+        self._finished(keys=keys, args=[task_id])
 
     # -- liveness: which worker holds which message, and which workers are gone -------------
     def now(self) -> float:
@@ -492,11 +546,8 @@ class Ledger:
         self.redis.zadd(self.keys.workers, {worker: self.now()})
 
     def hold(self, worker: str, task_id: str, tag: str) -> None:
-        """The worker took this task's message (delivery ``tag``)."""
-        key = self.keys.held(worker)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, task_id, tag).expire(key, 7 * 24 * 3600)
-            pipe.execute()
+        """The worker took this task's message (delivery ``tag``), in one script call."""
+        self._hold(keys=[self.keys.held(worker)], args=[task_id, tag])
 
     def holdings(self, worker: str) -> dict[str, str]:
         """Task id → delivery tag of the messages the worker holds."""
@@ -532,6 +583,12 @@ class Ledger:
     def payloads(self, refs: list[Ref]) -> list[bytes | None]:
         keys = [self.keys.payload(r.id, r.submission) for r in refs]
         return self.redis.mget(keys) if keys else []
+
+    def payload_ttls(self, refs: list[Ref]) -> list[int]:
+        """The milliseconds each article's payload has left to live (negative where it is
+        gone), in one script call."""
+        keys = [self.keys.payload(r.id, r.submission) for r in refs]
+        return [int(ms) for ms in self._pttls(keys=keys)] if keys else []
 
     def have_payloads(self, refs: list[Ref]) -> list[bool]:
         """Whether each article's payload is still kept (without reading it)."""

@@ -72,7 +72,7 @@ class StageTask(Task):
         try:
             refs = refs_of(args[0] if args else None)
             rt = runtime.current()
-            # One round trip: the delivery counted, the articles touched, their input read.
+            # One script call: the delivery counted, the articles touched, their input read.
             taken = rt.ledger.take(self.stage, refs, self.delivery)
             if (n := taken.deliveries) > rt.settings.max_deliveries:
                 self.give_up(refs, f"poison message: delivered {n} times without finishing")

@@ -4,8 +4,9 @@ The one module that reaches into slovnet's internals: its encoder's vocabularies
 layers (navec's quantised word vectors, shape embeddings, three convolutions with batch norm, a
 projection; the NER head's CRF transitions) and its tag decoder. :func:`scores` is slovnet's
 arithmetic on the same weights, without its padding, masks and copies, and for many sequences in
-one pass (the morph tagger's windows); its scores agree with slovnet's to float rounding (the
-convolution's sums are taken in another order), its tags are slovnet's.
+one pass (the morph tagger's windows), the embeddings and the first convolution's products taken
+once per distinct word; its scores agree with slovnet's to float rounding (the convolution's sums
+are taken in another order), its tags are slovnet's.
 
 slovnet, navec and razdel are pinned exactly in pyproject.toml for that reason; the contract tests
 (``tests/test_contracts.py``) compare this module with slovnet's own forward pass and decoder.
@@ -18,7 +19,7 @@ the output the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -60,27 +61,23 @@ def scores(tagger: Any, sequences: Sequence[Sequence[str]]) -> list[np.ndarray]:
     if not sequences:
         return []
     model, encoder = tagger.infer.model, tagger.infer.encoder
-    word_id, shape_id = encoder.words_vocab.encode, encoder.shapes_vocab.encode
-    word_ids: list[int] = []
-    shape_ids: list[int] = []
+    encode = _encoder(encoder)
+    pad = _key(encoder, encoder.words_vocab.pad_id, encoder.shapes_vocab.pad_id)
+    keys: list[int] = []
     bounds = []
     for words in sequences:
-        if word_ids:
-            word_ids.append(encoder.words_vocab.pad_id)
-            shape_ids.append(encoder.shapes_vocab.pad_id)
-        start = len(word_ids)
-        features = [_features(word) for word in words]
-        word_ids += [word_id(key) for key, _ in features]
-        shape_ids += [shape_id(shape) for _, shape in features]
-        bounds.append((start, len(word_ids)))
-    gap = np.zeros(len(word_ids), dtype=bool)
-    gap[[stop for _, stop in bounds[:-1]]] = True
+        if keys:
+            keys.append(pad)
+        start = len(keys)
+        keys.extend(map(encode, words))
+        bounds.append((start, len(keys)))
+    row = np.array(keys, dtype=np.int64)
     margin = sum(layer.conv.padding for layer in model.encoder.layers)  # what a word's score reads
     blocks = []
-    for lo in range(0, max(1, len(word_ids)), BLOCK):
-        hi = min(len(word_ids), lo + BLOCK)
-        a, b = max(0, lo - margin), min(len(word_ids), hi + margin)
-        out = _forward(model, word_ids[a:b], shape_ids[a:b], gap[a:b])
+    for lo in range(0, max(1, len(keys)), BLOCK):
+        hi = min(len(keys), lo + BLOCK)
+        a, b = max(0, lo - margin), min(len(keys), hi + margin)
+        out = _forward(model, row[a:b], pad)
         blocks.append(out[lo - a : hi - a])
     out = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
     return [out[start:stop] for start, stop in bounds]
@@ -89,14 +86,22 @@ def scores(tagger: Any, sequences: Sequence[Sequence[str]]) -> list[np.ndarray]:
 BLOCK = 2048  # words per pass through the model
 
 
-def _forward(model: Any, word_ids: list[int], shape_ids: list[int], gap: np.ndarray) -> np.ndarray:
-    """The model's scores of one block of words (``gap``: the zero columns between sequences)."""
-    x = np.concatenate(
-        (_navec(model.emb.word, word_ids), model.emb.shape.weight.array[shape_ids]), axis=1
-    )
-    x[gap] = 0
-    for layer in model.encoder.layers:
-        x = _conv(layer.conv, x)
+def _forward(model: Any, keys: np.ndarray, pad: int) -> np.ndarray:
+    """The model's scores of one block of words, each given by its key (:func:`_key`; ``pad``:
+    the zero columns between sequences). The embeddings and the first convolution's products
+    are taken once per distinct key of the block and read for each of its words: an article
+    repeats most of its words."""
+    layers = model.encoder.layers
+    shapes = model.emb.shape.weight.array
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    word_ids, shape_ids = np.divmod(distinct, len(shapes))
+    x = np.concatenate((_navec(model.emb.word, word_ids), shapes[shape_ids]), axis=1)
+    x[distinct == pad] = 0
+    x = _conv(layers[0].conv, x, inverse)
+    gap = keys == pad
+    for k, layer in enumerate(layers):
+        if k:
+            x = _conv(layer.conv, x)
         np.maximum(x, 0, out=x)  # ReLU
         norm = layer.norm  # batch norm, in place
         np.subtract(x, norm.mean.array, out=x)
@@ -107,14 +112,31 @@ def _forward(model: Any, word_ids: list[int], shape_ids: list[int], gap: np.ndar
     return model.head(x)
 
 
-@lru_cache(maxsize=16384)
-def _features(word: str) -> tuple[str, str]:
-    """What the tagger reads of a word: the word in lowercase (ё as е) and its shape."""
-    word = yo_as_e(word)
-    return word.lower(), word_shape(word)
+def _key(encoder: Any, word_id: int, shape_id: int) -> int:
+    """A word's word id and shape id as one number."""
+    return word_id * len(encoder.shapes_vocab) + shape_id
 
 
-def _navec(emb: Any, ids: list[int]) -> np.ndarray:
+_ENCODERS: dict[int, Callable[[str], int]] = {}
+
+
+def _encoder(encoder: Any) -> Callable[[str], int]:
+    """The key (:func:`_key`) of a word as the encoder reads it — the word in lowercase, ё as
+    е, and its shape (slovnet's ``TagInferEncoder``) — cached per word; one per encoder."""
+    found = _ENCODERS.get(id(encoder))
+    if found is None:
+        words, shapes = encoder.words_vocab, encoder.shapes_vocab
+
+        @lru_cache(maxsize=16384)
+        def encode(word: str) -> int:
+            word = yo_as_e(word)
+            return _key(encoder, words.encode(word.lower()), shapes.encode(word_shape(word)))
+
+        found = _ENCODERS[id(encoder)] = encode
+    return found
+
+
+def _navec(emb: Any, ids: np.ndarray) -> np.ndarray:
     """Navec's vectors of the word ``ids`` (its quantised codes looked up, as slovnet does)."""
     codes = emb.codes.array  # subvectors x centroids x dims
     subvectors, centroids, dims = codes.shape
@@ -122,46 +144,53 @@ def _navec(emb: Any, ids: list[int]) -> np.ndarray:
     return codes.reshape(-1, dims).take(flat.ravel(), axis=0).reshape(len(ids), -1)
 
 
-def _conv(conv: Any, x: np.ndarray) -> np.ndarray:
-    """slovnet's ``Conv1d`` on words x channels (zeros beyond the ends): for each offset in the
-    filters' width, the words shifted by it times the filters' weights at that offset, summed —
-    three products of the words' own matrix, no matrix of every word's window."""
+def _conv(conv: Any, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """slovnet's ``Conv1d`` on words x channels (zeros beyond the ends): the words times the
+    filters' weights at every offset of their width in one product, and output i the sum over the
+    offsets k of word i + k - padding's product at k — no matrix of every word's window. With
+    ``rows``, ``x`` holds distinct words and word i of the sequence is ``x[rows[i]]``: the
+    products are taken for the distinct words and read for the sequence."""
     filters, _, width = conv.weight.shape
-    size = len(x) + 2 * conv.padding - width + 1
+    products = x @ _offset_weights(conv)  # words x (width x filters)
+    if rows is not None:
+        products = products[rows]
+    length = len(products)
+    size = length + 2 * conv.padding - width + 1
     out = np.zeros((size, filters), dtype=x.dtype)
-    for k, weight in enumerate(_offset_weights(conv)):
+    for k in range(width):
         shift = k - conv.padding  # output i reads word i + shift at offset k
-        lo, hi = max(0, -shift), min(size, len(x) - shift)
-        out[lo:hi] += x[lo + shift : hi + shift] @ weight
+        lo, hi = max(0, -shift), min(size, length - shift)
+        out[lo:hi] += products[lo + shift : hi + shift, k * filters : (k + 1) * filters]
     out += conv.bias.array
     return out
 
 
-_OFFSET_WEIGHTS: dict[int, list[np.ndarray]] = {}
+_OFFSET_WEIGHTS: dict[int, np.ndarray] = {}
 
 
-def _offset_weights(conv: Any) -> list[np.ndarray]:
-    """The filters' weights at each offset, channels x filters (computed once per model)."""
+def _offset_weights(conv: Any) -> np.ndarray:
+    """The filters' weights at each offset side by side, channels x (width x filters), computed
+    once per model."""
     key = id(conv.weight.array)
     if key not in _OFFSET_WEIGHTS:
         weight = conv.weight.array  # filters x channels x width
-        _OFFSET_WEIGHTS[key] = [
-            np.ascontiguousarray(weight[:, :, k].T) for k in range(weight.shape[2])
-        ]
+        _OFFSET_WEIGHTS[key] = np.ascontiguousarray(
+            np.concatenate([weight[:, :, k].T for k in range(weight.shape[2])], axis=1)
+        )
     return _OFFSET_WEIGHTS[key]
 
 
 def viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
-    """The CRF's best tag sequence for one text (slovnet's decoder, for a batch of one)."""
-    steps, tags = emissions.shape
-    columns = np.arange(tags)
-    score = emissions[0]
-    back = np.zeros((steps, tags), dtype=np.int64)
+    """The CRF's best tag sequence for one text (slovnet's decoder, for a batch of one). Only the
+    best scores are carried step by step; the best previous tag of every step is read off them
+    afterwards in one pass (the same sums, so the same choices)."""
+    steps = len(emissions)
+    best = np.empty_like(emissions)  # the best score of a path ending in each tag, per step
+    score = best[0] = emissions[0]
     for i in range(1, steps):
-        total = score[:, None] + transitions
-        back[i] = total.argmax(0)
-        score = total[back[i], columns] + emissions[i]
-    best = [int(score.argmax())]
-    for i in range(steps - 1, 0, -1):
-        best.append(int(back[i, best[-1]]))
-    return best[::-1]
+        score = best[i] = (score[:, None] + transitions).max(0) + emissions[i]
+    back = (best[:-1, :, None] + transitions).argmax(1).tolist()
+    path = [int(score.argmax())]
+    for i in range(steps - 2, -1, -1):
+        path.append(back[i][path[-1]])
+    return path[::-1]

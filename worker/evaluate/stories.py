@@ -35,7 +35,7 @@ from worker.evaluate import counted
 from worker.nlp import load_nlp
 from worker.stories import similarity
 from worker.stories.group import group_signature
-from worker.stories.index import StoryIndex
+from worker.stories.index import Ask, StoryIndex
 from worker.stories.signatures import MAX_TERMS, signature
 
 REPRINT = 0.5
@@ -152,9 +152,8 @@ def evaluate(path: Path, settings: Settings, progress: bool = True) -> dict:
                     index, ids[u], sigs[u], title=articles[u].get("title"), now=now + i * 1e-3
                 )
             seconds = time.perf_counter() - start
-            df, n = index.document_frequencies(
-                sorted({t for s in sigs.values() for t in s.terms}), now
-            )
+            every = index.query([Ask("", (), {t: 1 for s in sigs.values() for t in s.terms})], now)
+            df, n = every.found[0].df, every.found[0].articles
         finally:
             keys = list(client.scan_iter(f"{prefix}:*", count=1000))
             for i in range(0, len(keys), 500):

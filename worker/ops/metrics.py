@@ -139,14 +139,8 @@ def source_cleaned(source: str | None, reason: str | None = None) -> None:
 def submitted_ages(ledger: Any, refs: list[Any]) -> list[float | None]:
     """Seconds since each article's payload was stored, from what is left of its TTL
     (NEWSWORKER_PAYLOAD_TTL when submitted); None where it is gone."""
-    if not refs:
-        return []
     ttl = ledger.settings.payload_ttl
-    with ledger.redis.pipeline(transaction=False) as pipe:
-        for ref in refs:
-            pipe.pttl(ledger.keys.payload(ref.id, ref.submission))
-        left = pipe.execute()
-    return [ttl - ms / 1000 if ms is not None and ms >= 0 else None for ms in left]
+    return [ttl - ms / 1000 if ms >= 0 else None for ms in ledger.payload_ttls(refs)]
 
 
 def delivered(seconds_each: float, ages: Iterable[float | None]) -> None:

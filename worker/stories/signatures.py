@@ -14,7 +14,6 @@ Terms and entities are kept as 32-bit hashes (``crc32``): the index stores numbe
 from __future__ import annotations
 
 import re
-import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -49,7 +48,7 @@ class Signature:
     marks: frozenset[int] = frozenset()  # the headline's numbers and dates (:func:`marks`)
 
     @property
-    def bands(self) -> list[bytes]:
+    def bands(self) -> list[int]:
         return bands(self.minhash) if self.shingles else []
 
 
@@ -77,13 +76,12 @@ def minhash(items: Iterable[bytes]) -> np.ndarray:
     return m.hashvalues.astype(np.uint32)
 
 
-def bands(values: np.ndarray) -> list[bytes]:
-    """The LSH keys: one 32-bit hash (4 bytes) per band of ``ROWS`` values, the band's number
-    in it."""
+def bands(values: np.ndarray) -> list[int]:
+    """The LSH keys: one 32-bit hash per band of ``ROWS`` values, the band's number in it."""
     out = []
     for i in range(BANDS):
         chunk = values[i * ROWS : (i + 1) * ROWS].astype("<u4").tobytes()
-        out.append(struct.pack("<I", zlib.crc32(bytes([i]) + chunk)))
+        out.append(zlib.crc32(bytes([i]) + chunk))
     return out
 
 

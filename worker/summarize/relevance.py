@@ -57,21 +57,24 @@ def stems(tokens: list[str]) -> set[str]:
 
 def candidates(sentences: list[Sentence], embedding: Navec) -> list[Candidate]:
     """The sentences as candidates, each with its words, stems and unit mean vector; the
-    vectors of all their content words are looked up at once (navec's quantised codes, as
+    vectors of a sentence's content words are looked up at once (navec's quantised codes, as
     ``Navec.__getitem__`` decodes them one by one)."""
-    tokens = [words(sentence.text) for sentence in sentences]
     ids = embedding.vocab.word_ids
-    known = [[ids[w] for w in ts if w not in STOPWORDS and w in ids] for ts in tokens]
     pq = embedding.pq
-    flat = [i for row in known for i in row]
-    vectors = pq.codes[pq.qdims, pq.indexes[flat]].reshape(len(flat), pq.dim)
+    subvectors, centroids, dims = pq.codes.shape
+    codes = pq.codes.reshape(-1, dims)
+    offsets = np.arange(subvectors) * centroids
     out = []
-    start = 0
-    for index, (sentence, ts, row) in enumerate(zip(sentences, tokens, known)):
-        stop = start + len(row)
-        vector = np.mean(vectors[start:stop], axis=0) if row else np.zeros(pq.dim, np.float32)
-        start = stop
-        norm = float(np.linalg.norm(vector))
+    for index, sentence in enumerate(sentences):
+        ts = words(sentence.text)
+        row = [ids[w] for w in ts if w not in STOPWORDS and w in ids]
+        if row:
+            vectors = codes.take((pq.indexes[row] + offsets).ravel(), axis=0)
+            # the mean as np.mean takes it, without its checks
+            vector = np.add.reduce(vectors.reshape(len(row), pq.dim), axis=0) / len(row)
+        else:
+            vector = np.zeros(pq.dim, np.float32)
+        norm = float(np.sqrt(vector.dot(vector)))  # np.linalg.norm's, without its checks
         vector = vector / norm if norm else vector
         out.append(Candidate(sentence, index, ts, stems(ts), vector, leans(sentence.text, ts)))
     return out

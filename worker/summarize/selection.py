@@ -28,7 +28,9 @@ def select(
     chosen: list[Candidate] = []
     pool = list(candidates)
     while pool and (chars > 0 or len(chosen) < sentences):
-        pool = [c for c in pool if all(jaccard(c.words, p.words) <= MAX_JACCARD for p in chosen)]
+        if chosen:  # the pool holds no near-copy of the earlier picks already
+            last = set(chosen[-1].words)
+            pool = [c for c in pool if jaccard(c.words, last) <= MAX_JACCARD]
         if chars > 0 and not chosen:
             pool = [c for c in pool if len(c.sentence.text) <= chars] or pool
         if not pool:
