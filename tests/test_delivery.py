@@ -134,14 +134,18 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path, dev_pages):
 
 
 @pytest.mark.xfail(
-    reason="open bug (issue 12): since the stage priorities and the group stage were merged, the "
-    "worker sometimes takes no new message after a Redis restart "
-    "(every full-suite run, 1 in 5 alone)",
+    reason="open bug (issue 12): a message that Redis hands to a worker's BRPOP as it shuts "
+    "down is lost (kombu records it as unacknowledged only after the pop, and that write fails); "
+    "the sweeper sends its articles again only after the visibility timeout (1 h), so they miss "
+    "the 60 s (3 runs in 7 here)",
     strict=False,
 )
 def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev_pages):
-    """With the default settings (visibility timeout 1 h): the worker takes new messages soon
-    after Redis answers again (within 15 s), and every article lands within 60 s of it."""
+    """With the default settings (visibility timeout 1 h): the worker starts new tasks within
+    5 s of Redis answering again, and every article lands within 60 s of it. Batches of 5, so
+    that Redis goes down with most of the work left: with 4 batches of 15 the last three could
+    land in the instant between the first landing and the restart, and then no task was left
+    to start (what looked like a worker taking no new message)."""
     password = "pw-" + os.urandom(6).hex()
     data = tmp_path / "redis"
     data.mkdir()
@@ -165,7 +169,7 @@ def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev
         raise RuntimeError("redis did not start")
 
     redis_proc = start_redis()
-    env = namespace(redis_url=f"redis://:{password}@127.0.0.1:{port}/0")
+    env = namespace(redis_url=f"redis://:{password}@127.0.0.1:{port}/0", batch_size=5)
     settings = Settings(**settings_overrides(env))
     ids = write_articles(tmp_path / "batch.jsonl", 60, dev_pages, "restart")
     worker = Worker(tmp_path / "w.log", concurrency=2, env=env).start()
@@ -182,10 +186,9 @@ def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev
                 break
             time.sleep(0.05)
         answering = time.monotonic()
-        # Alone this takes 1-3 s; in the full suite it was measured at 5.0 s, so the bound here
-        # is 15 s (issue 12 asks 5 s: not yet held under load; README, delivery guarantees).
+        assert landed(settings, ids)["pending"] > 0  # Redis went down with work left
         while not set(ledger.redis.scan_iter(ledger.keys.deliveries("*"))) - before:
-            assert time.monotonic() - answering < 15, "no task started 15 s after Redis came back"
+            assert time.monotonic() - answering < 5, "no task started 5 s after Redis came back"
             time.sleep(0.1)
         counts = wait_landed(settings, ids, timeout=60 - (time.monotonic() - answering))
         assert counts == Counter(processed=60), worker.tail()
