@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from worker.clean import clean, detect_language, normalize
+from worker.clean.patterns import is_chrome
 from worker.errors import BadArticle
 from worker.evaluate.clean import (
     Meta,
@@ -158,6 +159,24 @@ def test_the_first_good_stretch_wins_over_a_longer_one_further_down():
     ]
     text = "\n\n".join(["Эпидемия гриппа", *ARTICLE, "Другие новости", *other_story])
     assert clean(RawArticle(text=text)).text.split("\n\n") == ARTICLE
+
+
+def test_typo_requests_addresses_breadcrumbs_pitches_and_photo_credits_are_chrome():
+    # daniel/20111128_news.zn.ua, ubr.ua: kept below the article's last paragraph
+    tail = [
+        "Адреса матеріалу: http://news.zn.ua/HEALTH/dlya_ustanovleniya_diagnoza-92384.html",
+        "Заметили ошибку в тексте? Выделите ее мышкой и нажмите ctrl+Enter.",
+        "Читайте новости Comments.UA в социальных сетях facebook и twitter.",  # life.comments.ua
+    ]
+    crumbs = "Вы находитесь: Главная » Техно » Медицина"  # tengrinews.kz
+    text = "\n\n".join(["Эпидемия гриппа", crumbs, *ARTICLE, *tail])
+    assert clean(RawArticle(text=text)).text.split("\n\n") == ARTICLE
+    caption = "Президент Литвы Даля Грибаускайте. Иллюстрация: president.lt"  # regnum.ru
+    assert all(is_chrome(line) for line in [crumbs, *tail, caption])
+    assert not is_chrome("Снимки сделаны днём, фото опубликовал сам губернатор.")
+    assert not is_chrome(
+        "Губернатор рассказал о ситуации в социальных сетях и на пресс-конференции."
+    )
 
 
 def test_teasers_cut_short_are_not_the_article():

@@ -11,6 +11,7 @@ from config import Settings
 from worker import pipeline
 from worker.clean import clean
 from worker.clean.metadata import iso_datetime
+from worker.clean.patterns import is_chrome
 from worker.errors import BadArticle
 from worker.schema import RawArticle
 
@@ -253,6 +254,73 @@ def test_an_article_split_into_several_body_containers_is_kept_whole():
     text = clean(raw).text
     assert all(why in text and said in text for _, why, said in PRODUCTS)
     assert "Walmart" not in text
+
+
+# wcxb/dev/0327 (marketingsherpa.com, 2024): the article ends in a table of figures, laid out in
+# a table of the page; its cells were dropped as short lines after the last paragraph (recall
+# 0.83). A table of data (no table in it, rows of several cells) is read like a list.
+def test_a_table_of_figures_that_ends_the_article_is_kept():
+    p1, p2, p3 = PARAGRAPHS
+    cell = "<td><p align='center'><span><b>{}</b></span></p></td>"
+    rows = [("Rank", "State", "Average Hourly Rate"), ("1", "Alaska", "$14.55")]
+    rows.append(("2", "Wyoming", "$43.88"))
+    table = "".join("<tr>" + "".join(cell.format(c) for c in row) + "</tr>" for row in rows)
+    raw = page(
+        "<title>Agency rates by state</title>",
+        f"{NAV}<table><tr><td width='500'><p>{p1}</p><p>{p2}</p><p>{p3}</p>"
+        "<p>Chart #2: Full data table</p><table><tr><td colspan='3'><p>Average hourly rates in "
+        f"2024</p></td></tr>{table}</table></td><td><div><a href='/a'>Subscribe</a></div></td>"
+        "</tr><tr><td><p>Copyright notice</p></td><td><p>Privacy</p></td></tr></table>",
+    )
+    text = clean(raw).text
+    assert text.split("\n\n")[:3] == [p1, p2, p3]
+    for row in rows:
+        assert all(c in text for c in row)
+    assert "Copyright" not in text and "Privacy" not in text
+
+
+# wcxb/dev/0221 (statnews.com, 2025): English section markers ("Advertisement", "Related
+# Story") were read as headings of the article; they are chrome and end a body found by its prose.
+def test_english_section_markers_are_not_the_article():
+    p1, p2, p3 = PARAGRAPHS
+    raw = page(
+        "<title>Council extends bike lanes</title>",
+        f"{NAV}<article><div class='entry-content'><p>{p1}</p><p>Advertisement</p><p>{p2}</p>"
+        f"<p>Advertisement</p><p>{p3}</p><p>Advertisement</p><p>Related Story</p>"
+        "<p><a href='/x'>Another story on the council</a></p></div></article>",
+    )
+    # repeated, a marker stays chrome (a repeated sub-heading is the article's)
+    assert clean(raw).text.split("\n\n") == [p1, p2, p3]
+    assert is_chrome("Advertisement") and is_chrome("Share this article:")
+    assert not is_chrome("Related work on the council's plans")
+    for line in (
+        "12 comments",
+        "1.2k likes",
+        "3 days ago",
+        "Table of contents",
+        "Written by Ann Lee",
+    ):
+        assert is_chrome(line)
+    assert not is_chrome("Written by hand, the letters reached the council a week later.")
+
+
+# wcxb/dev/0162 (asu.edu, 2022): an "About us" box in the body container, below a share bar that
+# ends the stretch; the box's aside was only looked for around the stretch's prose, so it was kept.
+def test_an_aside_in_the_body_container_after_the_stretch_is_not_the_article():
+    p1, p2, p3 = PARAGRAPHS
+    about = (
+        "Earn your online degree from the nation's most innovative university, with more than "
+        "three hundred programs in high-demand areas such as nursing and engineering."
+    )
+    follow = "Learn all about us and follow us on all the networks, and connect with us today."
+    raw = page(
+        "<title>Council extends bike lanes</title>",
+        f"{NAV}<main><div class='post-content'><p>{p1}</p><p>{p2}</p><p>{p3}</p><p>Share:</p>"
+        f"<div class='sidebar-promo'><h3>About us</h3><p>{about}</p><p>{follow}</p></div>"
+        "</div></main>",
+    )
+    text = clean(raw).text
+    assert text.split("\n\n") == [p1, p2, p3]
 
 
 # wcxb/dev/2684 (digitalocean.com, 2025): "javascript" marked a line as chrome wherever it stood,

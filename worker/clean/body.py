@@ -253,11 +253,14 @@ def _contained(lines: list[Line], container: int, prose: list[Line]) -> list[int
     section markers, credits or short dated lines. An "aside" around most of the body's prose
     is not one (a class name misread). Empty when that would lose some of the body's prose."""
     total = sum(line.words for line in prose)
+    # the asides of the container's prose, not only of the stretch's (an "About us" box below)
+    inner = [line for line in lines if line.body and _inside(line, container)]
+    inner_total = sum(line.words for line in inner)
     held: Counter[int] = Counter()
-    for line in prose:
+    for line in inner:
         for aside in line.asides:
             held[aside] += line.words
-    asides = {a for a, n in held.items() if a > container and n < _CONTAINED_SHARE * total}
+    asides = {a for a, n in held.items() if a > container and n < _CONTAINED_SHARE * inner_total}
     members: Counter[int] = Counter(line.block for line in lines)
     linked: Counter[int] = Counter(line.block for line in lines if line.linked)
     links = {b for b in members if members[b] >= 3 and 2 * linked[b] >= members[b]}

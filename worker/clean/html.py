@@ -43,6 +43,8 @@ _SKIP_TAGS |= {"iframe", "object", "svg", "head"}
 
 
 _ITEM_TAGS = {"li", "dd", "dt"}
+_CELL_TAGS = {"td", "th"}
+_CELL_BLOCKS = _BLOCK_TAGS - {"p", "br"}
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -110,6 +112,21 @@ def _roles(el: etree._Element, tag: str) -> tuple[int | None, bool]:
 def _named(names: str) -> tuple[bool, bool]:
     """Whether class and id names say a body container, an aside (a page repeats its names)."""
     return bool(_BODY_CLASS.search(names)), bool(_ASIDE_CLASS.search(names))
+
+
+def _data_table(el: etree._Element) -> bool:
+    """A table of data (rows of figures), not one that lays out the page: no table in it, some
+    row with more than one cell, cells with no block in them but paragraphs."""
+    rows = 0
+    for sub in el.iterdescendants():
+        tag = sub.tag
+        if tag == "table":
+            return False
+        if tag == "tr":
+            rows = max(rows, sum(c.tag in _CELL_TAGS for c in sub))
+        elif tag in _CELL_TAGS and any(c.tag in _CELL_BLOCKS for c in sub):
+            return False
+    return rows > 1
 
 
 class _Walker:
@@ -213,7 +230,7 @@ class _Walker:
                     self.containers.append((self.serial, rank))
                 if aside:
                     self.asides.append(self.serial)
-            item = tag in _ITEM_TAGS
+            item = tag in _ITEM_TAGS or (tag == "table" and _data_table(el))
             self.items += item
             opened.append((block, rank, aside, item, True))
             text = el.text

@@ -103,10 +103,12 @@ def classify(out: list[Line], chrome: set[str] | None = None) -> list[Line]:
         line.listed = line.linked
     # A line repeated three times or more is a template (comment widgets, teasers' buttons).
     # A long paragraph is not: a page that shows its article more than once repeats it whole.
+    # A section marker repeated ("Advertisement") stays a marker.
     counts = Counter(line.text for line in out)
     for line in out:
         if counts[line.text] >= _TEMPLATE_REPEATS and line.words < _TEMPLATE_WORDS:
-            line.chrome, line.boundary, line.body, line.template = True, True, False, True
+            line.template = not line.boundary
+            line.chrome, line.boundary, line.body = True, True, False
     # A block of three or more lines, mostly not prose, is a menu or a list of links; a block of
     # teasers is not the article, prose or not.
     by_block: dict[int, list[Line]] = {}

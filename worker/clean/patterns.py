@@ -1,5 +1,5 @@
 """What chrome looks like: section markers, buttons, credits, legal footers and the short
-dated lines around an article (Russian sites' wording).
+dated lines around an article (Russian sites' wording, and the common English markers).
 
 ``MARKER``, ``CHROME_LINE`` and ``CHROME_WORDS`` are lowercase and matched against a lowercased
 line (``line.lower()``): three times faster than a case-insensitive match."""
@@ -36,7 +36,10 @@ MARKER = re.compile(
     r"|сообщить об (?:ошибке|опечатке)"
     r"|(?:предыдущая|следующая) (?:новость|статья)|(?:вернуться |перейти )?на главную(?: страницу)?"
     r"|tweet|твитнуть|нравится|рекомендовать|(?:вставить )?в блог|реклама|загрузка\.*|ответить"
-    r"|наверх|главная|назад|вперед|вперёд|далее|подробнее|теги|метки|темы|рубрики)"
+    r"|наверх|главная|назад|вперед|вперёд|далее|подробнее|теги|метки|темы|рубрики"
+    r"|advertisement|sponsored|related(?: stories| articles| posts| content| story| reading)?"
+    r"|(?:leave a |add a |post a )?(?:comments?|reply)|share(?: this)?(?: article| story| post)?"
+    r"|you (?:may|might) also like|read (?:more|next)|recommended(?: for you)?|tags)"
     r"(?: (?:на сайте|раздела|рубрики|агентства|партн[её]ров|дня|часа|недели))?[\W_]*(?:\d+[\W_]*)?"
     rf"|.{{0,60}}\b(?:в|во|на|мы в) (?:{_SOCIAL})\W*"
     r"|(?:подписывайтесь|подпишитесь|присоединяйтесь)\b.*",
@@ -45,7 +48,13 @@ MARKER = re.compile(
 CHROME_LINE = re.compile(
     r"(?:читайте|читай|смотрите) (?:так ?же|ещё|еще)\b.*"
     r"|(?:теги|метки|tags|просмотров|комментариев|рейтинг|источник|фото|видео|автор)\s*:.{0,200}"
-    r"|(?:фото|photo)\b.{0,80}",
+    r"|(?:фото|photo)\b.{0,80}|table of contents|written by(?: \S+){1,4}"
+    r"|[\d.,]+k? (?:likes?|comments?|shares?|views?|min(?:ute)?s? read)"
+    r"|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago"
+    r"|адрес\w* (?:материала|матеріалу|статьи|новости|страницы)\s*:.{0,300}"
+    r"|(?:вы находитесь|you are here)\s*:.{0,200}"
+    r"|.{0,150}[.,]\s*(?:фото|иллюстрация|кадр|photo|image|credit)\b(?:[^.!?]|\.(?=\S)){0,60}"
+    r"|(?:читайте|следите|подписывайтесь|присоединяйтесь).{0,60} в социальных сетях.{0,60}",
 )
 # "JavaScript" is chrome where a page asks for it ("enable JavaScript"), not where it is the topic.
 _SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|require|turn"
@@ -53,7 +62,7 @@ _SWITCH = r"включ|отключ|выключ|поддерж|enable|disable|r
 CHROME_WORDS = re.compile(
     r"©|\(c\)|все права защищены|(?:ссылка|гиперссылка) (?:на .{0,60})?обязательна"
     r"|при (?:использовании|цитировании|перепечатке|копировании) (?:материал|информац)"
-    r"|свидетельство о регистрации|cookie"
+    r"|свидетельство о регистрации|cookie|ctrl\s*\+\s*enter"
     rf"|(?:{_SWITCH})\w*(?:\W+\w+){{0,2}}\W+javascript|javascript\W+(?:\w+\W+){{0,2}}(?:{_SWITCH})"
     r"|(?:на|с) (?:нашем|нашего|этом|этого) сайт"
     r"|администраци\w* сайта|правила\w* коммент|(?:ваш|свой) (?:комментарий|отзыв)"
