@@ -18,6 +18,7 @@ from conftest import BIN, SAMPLE, FetchWorker, Worker, namespace, newsworker, se
 from webserver import WebServer
 
 from config import Settings
+from worker.celery_app import app as celery_app
 from worker.delivery.ledger import Ledger
 from worker.delivery.protocol import broker_lists
 from worker.fetch.pending import Pending
@@ -328,7 +329,7 @@ def test_a_fetch_whose_message_was_lost_is_sent_again(tmp_path, dev_pages):
     env = namespace(**{**FAST, "visibility_timeout": 8, "task_time_limit": 6})
     settings = Settings(**settings_overrides(env))
     ledger = Ledger(settings)
-    pending = Pending(settings, ledger.redis)
+    pending = Pending(settings, ledger.redis, celery_app)
     with WebServer() as web:
         web.route("/robots.txt", "User-agent: *\n")
         web.route("/lost", dev_pages[1]["html"], Content_Type="text/html; charset=utf-8")

@@ -245,7 +245,9 @@ def watch(sources: Path, once: bool, force: bool) -> None:
     settings = _settings()
     _require_redis(settings)
     ledger = Ledger(settings)
-    pending = Pending(settings, ledger.redis)
+    from worker.celery_app import app
+
+    pending = Pending(settings, ledger.redis, app)
     watcher = Watcher(
         settings,
         SourcesFile(sources),

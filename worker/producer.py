@@ -181,9 +181,10 @@ def retry_dead(ledger: Ledger, entries: list[DeadEntry], settings: Settings) -> 
     ]
     done = submit(items, settings)
     if fetches:
+        from worker.celery_app import app
         from worker.fetch.pending import Pending
 
-        pending = Pending(settings, ledger.redis)
+        pending = Pending(settings, ledger.redis, app)
         for entry in fetches:
             pending.send(json.loads(entry.payload)["url"])
     ledger.remove_dead([e.entry_id for e in entries])

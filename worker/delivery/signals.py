@@ -68,7 +68,7 @@ def _start_sweeper(sender: Any, **_: object) -> None:
     def enqueue(refs: list) -> None:
         chain.enqueue(app, refs, batch_size=settings.batch_size, queue=settings.queue)
 
-    sweeper.start(rt.ledger, enqueue, also=[Pending(settings, rt.ledger.redis).sweep])
+    sweeper.start(rt.ledger, enqueue, also=[Pending(settings, rt.ledger.redis, app).sweep])
 
 
 @worker_ready.connect

@@ -129,7 +129,9 @@ def run(pages_path: str, count: int, processes: int, say: Say, settings: Setting
         fetcher = _fetch_worker(fns, tmp / "fetch.log")
         nlp = _nlp_worker(nns, processes, tmp / "nlp.log")
         broker = connect(fns)
-        pending = Pending(fns, broker)
+        from worker.celery_app import app
+
+        pending = Pending(fns, broker, app)
         try:
             fetcher.start()
             nlp.start()

@@ -23,6 +23,7 @@ import uuid
 
 import redis
 import structlog
+from celery import Celery
 
 from config import Settings
 from worker.delivery.protocol import broker_lists
@@ -39,22 +40,22 @@ def member(task_id: str, url: str, force: bool, published_at: str | None) -> str
 
 
 class Pending:
-    def __init__(self, settings: Settings, client: redis.Redis) -> None:
-        self.settings, self.redis = settings, client
+    """The fetches of one namespace; ``app`` sends them (by task name: the fetch task's module
+    is not imported)."""
+
+    def __init__(self, settings: Settings, client: redis.Redis, app: Celery) -> None:
+        self.settings, self.redis, self.app = settings, client, app
         self.key = fetch_key(settings, "fetching")
 
     def send(self, url: str, *, force: bool = False, published_at: str | None = None) -> str:
-        """Note a fetch, then send it to the fetch workers (by task name: the task module is
-        not imported); its task id."""
+        """Note a fetch, then send it to the fetch workers; its task id."""
         task_id = str(uuid.uuid4())
         self.redis.zadd(self.key, {member(task_id, url, force, published_at): time.time()})
         self._publish(task_id, url, force, published_at)
         return task_id
 
     def _publish(self, task_id: str, url: str, force: bool, published_at: str | None) -> None:
-        from worker.celery_app import app
-
-        app.send_task(
+        self.app.send_task(
             FETCH_TASK,
             args=[url],
             kwargs={"force": force, "published_at": published_at},

@@ -47,7 +47,7 @@ class _Resources:
                     settings,
                     Client(settings, ledger.redis),
                     WatchState(settings, ledger.redis),
-                    Pending(settings, ledger.redis),
+                    Pending(settings, ledger.redis, app),
                 )
             return cls._built[1:]
 
