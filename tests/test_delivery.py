@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+import pytest
 import redis
 from conftest import Worker, namespace, newsworker, settings_overrides
 
@@ -193,14 +194,14 @@ def test_redis_restart_mid_batch_loses_nothing_and_resumes_at_once(tmp_path, dev
         redis_proc.wait(30)
 
 
-def test_articles_whose_messages_were_lost_go_on_at_once_when_no_message_is_left(
-    tmp_path, dev_pages
-):
-    """With the default settings (visibility timeout 1 h): when the queue is empty, nothing is
-    unacknowledged and no worker holds a message, the articles still in flight have lost their
-    messages (what a Redis restart can do to the one a BRPOP was taking), and the sweeper sends
-    them again within seconds, each landing once. On a Redis of its own: kombu's ``unacked``
-    is one hash for every namespace of a server."""
+@pytest.mark.parametrize("lost", ["popped", "stray"])
+def test_messages_a_redis_restart_leaves_behind_go_on_within_seconds(tmp_path, dev_pages, lost):
+    """With the default settings (visibility timeout 1 h), what a Redis restart can leave: a
+    message a BRPOP took as the server went down (``popped``: gone — the sweeper sends the
+    articles in flight again once no message is left anywhere), or one a worker took as its
+    connection dropped (``stray``: in kombu's ``unacked``, held by no worker — the sweeper puts
+    it back on its queue). Either way every article lands once, within seconds. On a Redis of
+    its own: kombu's ``unacked`` is one hash for every namespace of a server."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -221,7 +222,15 @@ def test_articles_whose_messages_were_lost_go_on_at_once_when_no_message_is_left
         out = newsworker("submit", str(tmp_path / "lost.jsonl"), env=env)  # no worker yet
         assert json.loads(out.stdout)["queued"] == 8, out.stderr
         ledger = Ledger(settings)
-        assert ledger.redis.delete(*ledger.keys.queue_lists) >= 1  # the messages are lost
+        messages = [m for q in ledger.keys.queue_lists for m in ledger.redis.lrange(q, 0, -1)]
+        assert len(messages) == 2
+        assert ledger.redis.delete(*ledger.keys.queue_lists) >= 1  # the messages are gone...
+        if lost == "stray":  # ...into kombu's unacked, taken 20 s ago by a worker now gone
+            for message in messages:
+                raw = json.loads(message)
+                tag = raw["properties"]["delivery_tag"]
+                ledger.redis.hset("unacked", tag, json.dumps([raw, "", settings.queue]))
+                ledger.redis.zadd("unacked_index", {tag: time.time() - 20})
         started = time.monotonic()
         worker = Worker(tmp_path / "w.log", concurrency=1, env=env).start()
         try:
@@ -232,7 +241,9 @@ def test_articles_whose_messages_were_lost_go_on_at_once_when_no_message_is_left
         assert counts == Counter(processed=8), worker.tail()
         assert stream_ids(settings) == Counter({i: 1 for i in ids})
         assert took < 90
-        assert "stalled_articles_requeued" in worker.log.read_text()
+        event = {"popped": "stalled_articles_requeued", "stray": "stray_messages_restored"}
+        assert event[lost] in worker.log.read_text()
+        assert not ledger.redis.hlen("unacked")
     finally:
         server.terminate()
         server.wait(30)

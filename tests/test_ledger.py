@@ -14,6 +14,10 @@ from worker.delivery.ledger import Ledger, inflight_member
 from worker.delivery.protocol import ORDINARY, Ref
 
 
+def no_strays(tags: list[str]) -> int:
+    raise AssertionError(f"no stray message expected here: {tags}")
+
+
 def test_an_article_lands_in_exactly_one_place(ledger):
     ref = Ref(f"s-{uuid.uuid4().hex}", "json", ORDINARY)
     ledger.admit([(ref, b"payload")])
@@ -105,10 +109,10 @@ def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(ledger, 
     queue = ledger.redis
     queued: list[list[Ref]] = []
     queue.rpush(settings.queue, b"a message still waiting")
-    assert sweeper.sweep(ledger, settings, queue, queued.append) == 0
+    assert sweeper.sweep(ledger, settings, queue, queued.append, no_strays) == 0
     queue.delete(settings.queue)
 
-    assert sweeper.sweep(ledger, settings, queue, queued.append) == 1
+    assert sweeper.sweep(ledger, settings, queue, queued.append, no_strays) == 1
     assert queued == [[stalled]]
     assert [d.reason for d in ledger.dead_entries() if d.id == expired.id] == [
         "payload not found (expired)"
@@ -116,7 +120,7 @@ def test_sweeper_requeues_stalled_articles_only_when_the_queue_is_empty(ledger, 
     assert ledger.payloads([landed]) == [None]
     assert landed not in ledger.stalled(idle=-60)
     # Touched when re-enqueued: not swept again before another visibility timeout.
-    assert sweeper.sweep(ledger, settings, queue, queued.append) == 0
+    assert sweeper.sweep(ledger, settings, queue, queued.append, no_strays) == 0
     ledger.land([stalled, busy])
 
 
@@ -175,7 +179,10 @@ def test_the_sweeper_moves_ids_never_payloads(ledger, settings):
     counted = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, connection_class=kind))
     queued: list[list[Ref]] = []
     CountingConnection.received = 0
-    assert sweeper.sweep(Ledger(settings, counted), settings, ledger.redis, queued.append) >= 20
+    assert (
+        sweeper.sweep(Ledger(settings, counted), settings, ledger.redis, queued.append, no_strays)
+        >= 20
+    )
     assert set(refs) <= {ref for batch in queued for ref in batch}
     assert CountingConnection.received < 100_000, CountingConnection.received
     ledger.land(refs)

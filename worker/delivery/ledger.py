@@ -555,13 +555,14 @@ class Ledger:
             k.decode(): v.decode() for k, v in self.redis.hgetall(self.keys.held(worker)).items()
         }
 
-    def holds_any(self) -> bool:
-        """Whether any worker that beats holds a message (prefetched, waiting, or running)."""
+    def held_tags(self) -> set[str]:
+        """The delivery tags of the messages every known worker holds (prefetched, waiting,
+        or running; a gone worker's until it is judged)."""
         workers = self.redis.zrange(self.keys.workers, 0, -1)
         with self.redis.pipeline(transaction=False) as pipe:
             for worker in workers:
-                pipe.exists(self.keys.held(worker.decode()))
-            return any(pipe.execute())
+                pipe.hvals(self.keys.held(worker.decode()))
+            return {tag.decode() for tags in pipe.execute() for tag in tags}
 
     def let_go(self, worker: str, task_ids: Iterable[str]) -> None:
         if ids := list(task_ids):

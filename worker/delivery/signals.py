@@ -68,7 +68,11 @@ def _start_sweeper(sender: Any, **_: object) -> None:
     def enqueue(refs: list) -> None:
         chain.enqueue(app, refs, batch_size=settings.batch_size, queue=settings.queue)
 
-    sweeper.start(rt.ledger, enqueue, also=[Pending(settings, rt.ledger.redis, app).sweep])
+    def restore(tags: list[str]) -> int:
+        return liveness.restore(app, tags)
+
+    pending = Pending(settings, rt.ledger.redis, app)
+    sweeper.start(rt.ledger, enqueue, restore, also=[pending.sweep])
 
 
 @worker_ready.connect

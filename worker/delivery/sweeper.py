@@ -11,13 +11,20 @@ the sweeper enqueues its chain again. A duplicate is harmless: landing is idempo
 article and submission. The sweeper moves ids, never payloads: it asks whether a payload is
 still there, and the re-enqueued messages carry only Refs.
 
-A whole visibility timeout is the wait when messages may still be somewhere. When there can be
-none — the queue empty, kombu's ``unacked`` empty, and no live worker holding a message
-(``nw:held:*``: prefetched, waiting for a retry's ETA, or running) — every article still in
-flight has lost its message (a Redis restart can drop the one a worker's BRPOP was taking as
-the server went down), so those idle for ``ORPHAN_IDLE`` seconds (a producer publishes within
-milliseconds of admitting) are enqueued again at once. The sweeper looks every ``EVERY``
-seconds at most.
+A whole visibility timeout is the wait when messages may still be somewhere. A Redis restart
+can leave two kinds of message that nothing else recovers before it: one a worker's BRPOP was
+taking as the server went down (gone), and one the worker had just taken when its connection
+dropped — recorded in kombu's ``unacked`` but never in the worker's ``nw:held:*``, so neither
+the worker's give-back on reconnecting nor the liveness judge knows it, and kombu restores it
+only after the visibility timeout. So, once the queue is empty, the sweeper also
+- puts back on its queue every message of this namespace's queues that has been in ``unacked``
+  for ``ORPHAN_IDLE`` seconds and that no worker holds (a live worker holds what it prefetched,
+  waits for or runs; a dead one's, until judged) — a stray;
+- and when no message is left anywhere (nothing of this namespace unacknowledged, no worker
+  holding one), enqueues again the articles in flight for ``ORPHAN_IDLE`` seconds (a producer
+  publishes within milliseconds of admitting): they lost their messages.
+Either may duplicate work (a message whose task ran but could not be acknowledged while Redis
+was away); landing absorbs it. The sweeper looks every ``EVERY`` seconds at most.
 
 Other queues' producers keep their own notes and bring their own sweeps (``also``): the fetch
 queue's is :meth:`worker.fetch.pending.Pending.sweep`.
@@ -25,7 +32,9 @@ queue's is :meth:`worker.fetch.pending.Pending.sweep`.
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import redis
@@ -38,25 +47,60 @@ from worker.delivery.protocol import Ref
 log = structlog.get_logger("worker.delivery.sweeper")
 
 Enqueue = Callable[[list[Ref]], None]
+Restore = Callable[[list[str]], int]
 Sweep = Callable[[redis.Redis], int]
 
 ORPHAN_IDLE = 10.0
 EVERY = 5.0
 UNACKED = "unacked"  # kombu's Redis transport's hash of the messages taken, not acknowledged
+UNACKED_INDEX = "unacked_index"  # and when each was taken
+UNACKED_SCAN = 1000  # more unacknowledged messages than this: busy, no stray is looked for
 
 
-def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue) -> int:
-    """Enqueue again the stalled articles (in batches), if the queue (every priority of it) is
-    empty; return how many."""
+def unacked_ours(broker: redis.Redis, settings: Settings) -> dict[str, float] | None:
+    """Delivery tag → when it was taken, of the unacknowledged messages of this namespace's
+    queues (None when there are too many to look at)."""
+    if broker.hlen(UNACKED) > UNACKED_SCAN:
+        return None
+    entries = broker.hgetall(UNACKED)
+    queues = {settings.queue, settings.fetch_queue}
+    ours = []
+    for tag, raw in entries.items():
+        try:
+            routing_key = json.loads(raw)[2]
+        except (ValueError, IndexError, TypeError):
+            continue
+        if routing_key in queues:
+            ours.append(tag)
+    if not ours:
+        return {}
+    with broker.pipeline(transaction=False) as pipe:
+        for tag in ours:
+            pipe.zscore(UNACKED_INDEX, tag)
+        taken = pipe.execute()
+    return {t.decode(): float(at or 0) for t, at in zip(ours, taken, strict=True)}
+
+
+def sweep(
+    ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqueue, restore: Restore
+) -> int:
+    """If the queue (every priority of it) is empty: put stray messages back on it, else
+    enqueue again the stalled articles (in batches); return how many."""
     with broker.pipeline(transaction=False) as pipe:
         for name in Keys(settings).queue_lists:
             pipe.llen(name)
-        pipe.hlen(UNACKED)
-        *queued, unacked = pipe.execute()
-        if any(queued):
+        if any(pipe.execute()):
             return 0
+    held = ledger.held_tags()
+    unacked = unacked_ours(broker, settings)
+    now = time.time()
+    strays = [t for t, at in (unacked or {}).items() if t not in held and at < now - ORPHAN_IDLE]
+    if strays:
+        n = restore(strays)
+        log.warning("stray_messages_restored", count=n)
+        return n
     idle: float = settings.visibility_timeout
-    if not unacked and not ledger.holds_any():
+    if unacked == {} and not held:
         idle = ORPHAN_IDLE  # no message anywhere: what is in flight lost its message
     stalled = ledger.stalled(idle)
     landed = ledger.landed(stalled)
@@ -76,7 +120,9 @@ def sweep(ledger: Ledger, settings: Settings, broker: redis.Redis, enqueue: Enqu
     return len(again)
 
 
-def start(ledger: Ledger, enqueue: Enqueue, also: Sequence[Sweep] = ()) -> threading.Thread | None:
+def start(
+    ledger: Ledger, enqueue: Enqueue, restore: Restore, also: Sequence[Sweep] = ()
+) -> threading.Thread | None:
     """Sweep every few seconds in a daemon thread, one worker at a time (a Redis lock).
 
     Only with a Redis broker: RabbitMQ hands a message out only with its acknowledgement due.
@@ -93,7 +139,7 @@ def start(ledger: Ledger, enqueue: Enqueue, also: Sequence[Sweep] = ()) -> threa
             try:
                 if ledger.redis.set(ledger.keys.sweeper_lock, "1", nx=True,
                                     ex=max(1, int(every) - 1)):  # fmt: skip
-                    sweep(ledger, settings, broker, enqueue)
+                    sweep(ledger, settings, broker, enqueue, restore)
                     for other in also:
                         other(broker)
             except redis.RedisError as exc:
