@@ -41,8 +41,8 @@ import redis
 import structlog
 
 from config import Settings
-from worker.delivery.ledger import Keys, Ledger
-from worker.delivery.protocol import Ref
+from worker.delivery.ledger import Ledger
+from worker.delivery.protocol import Ref, broker_lists
 
 log = structlog.get_logger("worker.delivery.sweeper")
 
@@ -55,6 +55,14 @@ EVERY = 5.0
 UNACKED = "unacked"  # kombu's Redis transport's hash of the messages taken, not acknowledged
 UNACKED_INDEX = "unacked_index"  # and when each was taken
 UNACKED_SCAN = 1000  # more unacknowledged messages than this: busy, no stray is looked for
+
+
+def queue_is_empty(broker: redis.Redis, queue: str) -> bool:
+    """Whether no message waits in the queue, at any priority (one round trip)."""
+    with broker.pipeline(transaction=False) as pipe:
+        for name in broker_lists(queue):
+            pipe.llen(name)
+        return not any(pipe.execute())
 
 
 def unacked_ours(broker: redis.Redis, settings: Settings) -> dict[str, float] | None:
@@ -86,11 +94,8 @@ def sweep(
 ) -> int:
     """If the queue (every priority of it) is empty: put stray messages back on it, else
     enqueue again the stalled articles (in batches); return how many."""
-    with broker.pipeline(transaction=False) as pipe:
-        for name in Keys(settings).queue_lists:
-            pipe.llen(name)
-        if any(pipe.execute()):
-            return 0
+    if not queue_is_empty(broker, settings.queue):
+        return 0
     held = ledger.held_tags()
     unacked = unacked_ours(broker, settings)
     now = time.time()

@@ -26,7 +26,7 @@ import structlog
 from celery import Celery
 
 from config import Settings
-from worker.delivery.protocol import broker_lists
+from worker.delivery.sweeper import queue_is_empty
 from worker.fetch.state import fetch_key
 
 log = structlog.get_logger("worker.fetch.pending")
@@ -73,11 +73,8 @@ class Pending:
     def sweep(self, broker: redis.Redis, limit: int = 1000) -> int:
         """Send again the fetches stalled for a visibility timeout, if the fetch queue is
         empty; how many."""
-        with broker.pipeline(transaction=False) as pipe:
-            for name in broker_lists(self.settings.fetch_queue):
-                pipe.llen(name)
-            if any(pipe.execute()):
-                return 0
+        if not queue_is_empty(broker, self.settings.fetch_queue):
+            return 0
         idle = time.time() - self.settings.visibility_timeout
         stalled = self.redis.zrangebyscore(self.key, "-inf", idle, start=0, num=limit)
         for raw in stalled:
